@@ -7,14 +7,14 @@ __all__ = ['need_columns', 'atomic_write', 'atomic_csv', 'atomic_savefig', 'load
            'PowerLawFit', 'fit_power_law', 'SaturatingFit', 'fit_saturating', 'run_compute', 'prepare_runs',
            'fit_groups', 'plot_fits', 'main']
 
-# %% ../nbs/05_scaling.ipynb #c159dd26
+# %% ../nbs/05_scaling.ipynb #b3be0359
 import argparse, glob, math, os, sys, tempfile, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import pandas as pd
 
-# %% ../nbs/05_scaling.ipynb #7aa8db9e
+# %% ../nbs/05_scaling.ipynb #4519bdef
 def need_columns(df: pd.DataFrame, cols, what: str = 'this fit') -> None:
     "Raise one clear ValueError if any of `cols` is not a column of `df`."
     cols = [c for c in ([cols] if isinstance(cols, str) else cols) if c is not None]
@@ -23,7 +23,7 @@ def need_columns(df: pd.DataFrame, cols, what: str = 'this fit') -> None:
         raise ValueError(f"{what} needs column(s) {missing} but the table has only: {list(df.columns)}; "
                          f"pass the right column name (e.g. --compute/--metric/--group) or add the column")
 
-# %% ../nbs/05_scaling.ipynb #034f20d8
+# %% ../nbs/05_scaling.ipynb #397293e3
 def atomic_write(path, write, suffix: str = '') -> str:
     "Call `write(tmp_path)` on a temp file in the same folder, then `os.replace` it onto `path`."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
@@ -43,7 +43,7 @@ def atomic_savefig(fig, path, dpi: int = 120) -> str:
     "Save a matplotlib figure to `path` atomically."
     return atomic_write(path, lambda t: fig.savefig(t, dpi=dpi, bbox_inches='tight', format=Path(path).suffix[1:] or 'png'))
 
-# %% ../nbs/05_scaling.ipynb #c4a62034
+# %% ../nbs/05_scaling.ipynb #189caf55
 def load_runs(spec) -> pd.DataFrame:
     "Read and concatenate run tables from a CSV path, a glob, or a list of them (adds `source` if several)."
     specs = [spec] if isinstance(spec, (str, Path)) else list(spec)
@@ -56,7 +56,7 @@ def load_runs(spec) -> pd.DataFrame:
     if len(dfs) == 1: return dfs[0]
     return pd.concat([d.assign(source=f) for d, f in zip(dfs, files)], ignore_index=True)
 
-# %% ../nbs/05_scaling.ipynb #a802c325
+# %% ../nbs/05_scaling.ipynb #ff3f721b
 def synthetic_runs(alpha: float = -0.12, beta: float = 0.9, n: int = 60, n_dominated: int = 60,
                    compute_range=(1e2, 1e7), noise: float = 0.02, seed: int = 0, groups=None) -> pd.DataFrame:
     "Runs (gflops, error, accuracy) on E = beta*C**alpha with log-normal noise, plus dominated runs above it."
@@ -73,7 +73,7 @@ def synthetic_runs(alpha: float = -0.12, beta: float = 0.9, n: int = 60, n_domin
         rows.append(d)
     return pd.concat(rows, ignore_index=True)
 
-# %% ../nbs/05_scaling.ipynb #b070c6ff
+# %% ../nbs/05_scaling.ipynb #750739b7
 def _check_positive(df, compute, error):
     bad = df[~(df[compute] > 0)]
     if len(bad):
@@ -105,7 +105,7 @@ def pareto_frontier(df: pd.DataFrame, compute: str = 'gflops', error: str = 'err
         parts.append(d.loc[d.groupby('bin')[error].idxmin()])
     return pd.concat(parts).sort_values(([group] if group else []) + [compute])
 
-# %% ../nbs/05_scaling.ipynb #b942bf7f
+# %% ../nbs/05_scaling.ipynb #455271e7
 @dataclass
 class PowerLawFit:
     "A fitted E = beta * C**alpha, with bootstrap samples of (alpha, ln beta)."
@@ -137,7 +137,7 @@ class PowerLawFit:
         return (f"E = {self.beta:.4g} * C^{self.alpha:.4f}  (alpha {self.level:.0%} CI [{self.alpha_ci[0]:.4f}, "
                 f"{self.alpha_ci[1]:.4f}], MAE {self.mae:.4g}, {self.n_points} frontier points)")
 
-# %% ../nbs/05_scaling.ipynb #44bfe9af
+# %% ../nbs/05_scaling.ipynb #950b2138
 def _as_frame(data, compute, error):
     if isinstance(data, pd.DataFrame): return data
     if isinstance(data, dict): return pd.DataFrame(data)
@@ -178,7 +178,7 @@ def fit_power_law(data, compute: str = 'gflops', error: str = 'error', bins: int
     mae = float(np.mean(np.abs(np.exp(y) - np.exp(lb + a * x))))
     return PowerLawFit(float(a), float(np.exp(lb)), mae, ci, len(f), f, boot, level, compute, error)
 
-# %% ../nbs/05_scaling.ipynb #84bbf152
+# %% ../nbs/05_scaling.ipynb #ea5f7cb2
 @dataclass
 class SaturatingFit:
     "A fitted E = a*(C+b)**c + d."
@@ -200,7 +200,7 @@ class SaturatingFit:
 
     def __str__(self): return f"E = {self.a:.4g} * (C + {self.b:.4g})^{self.c:.4f} + {self.d:.4f}  (MAE {self.mae:.4g}, {self.n_points} points)"
 
-# %% ../nbs/05_scaling.ipynb #e05976eb
+# %% ../nbs/05_scaling.ipynb #ac122050
 def fit_saturating(data, compute: str = 'gflops', error: str = 'error', bins: int | None = None,
                    starts: int = 3) -> SaturatingFit:
     "Fit E = a*(C+b)**c + d (bounded, several starts) with scipy curve_fit on log E; `bins`: fit the frontier."
@@ -233,7 +233,7 @@ def fit_saturating(data, compute: str = 'gflops', error: str = 'error', bins: in
     fit.mae = float(np.mean(np.abs(fit.predict(C) - E)))
     return fit
 
-# %% ../nbs/05_scaling.ipynb #7b22e27f
+# %% ../nbs/05_scaling.ipynb #91baecf3
 _GPU_WORDS = ('cuda', 'gpu', 'nvidia', 'h100', 'h200', 'a100', 'v100', 'a6000', 'rtx')
 
 def _is_gpu(dev) -> bool: return isinstance(dev, str) and any(w in dev.lower() for w in _GPU_WORDS)
@@ -273,7 +273,7 @@ def run_compute(stages: pd.DataFrame, run: str = 'run', gflops_per_sample: str =
         agg.update(device_hours=('device_hours', 'sum'), gpu_hours=('gpu_hours', lambda s: s.sum(min_count=1)))
     return st.groupby(run, sort=False).agg(**agg).reset_index()
 
-# %% ../nbs/05_scaling.ipynb #d47062cf
+# %% ../nbs/05_scaling.ipynb #38e03db8
 def _apply_filters(df, filters):
     for f in filters or []:
         if '=' not in f: raise ValueError(f"--filter {f!r} is not COLUMN=VALUE")
@@ -320,7 +320,7 @@ def fit_groups(df: pd.DataFrame, compute: str, metric: str, error: bool = False,
                          alpha_hi=fit.alpha_ci[1], beta=fit.beta, mae=fit.mae))
     return pd.DataFrame(rows), fits, df
 
-# %% ../nbs/05_scaling.ipynb #e6a26be9
+# %% ../nbs/05_scaling.ipynb #7b1c45ca
 def _plain_log_y(ax):
     "Label a log y axis with plain numbers (0.2, 0.3) instead of 2x10^-1."
     from matplotlib.ticker import FuncFormatter
@@ -352,8 +352,8 @@ def plot_fits(df: pd.DataFrame, fits: dict, compute: str = 'gflops', group: str 
     fig.tight_layout()
     return fig
 
-# %% ../nbs/05_scaling.ipynb #1b132e27
-def main(argv=None):
+# %% ../nbs/05_scaling.ipynb #95b23749
+def main(argv=None) -> int:
     "clipa-fit: fit error-vs-compute power laws on the Pareto frontier of a CSV of runs."
     p = argparse.ArgumentParser(prog='clipa-fit', description=main.__doc__)
     p.add_argument('results', nargs='+', help='CSV of runs (several paths or a glob are concatenated)')
@@ -384,7 +384,7 @@ def main(argv=None):
         fig = plot_fits(prepared, fits, a.compute, a.group, error_label=f'error = 1 - {a.metric}' if a.error else a.metric)
         atomic_savefig(fig, Path(a.out) / 'fit.png'); plt.close(fig)
         print(f"wrote {Path(a.out) / 'fit.csv'}, {Path(a.out) / 'fit_runs.csv'}, {Path(a.out) / 'fit.png'}")
-    return table
+    return 0   # a console script's return value is its exit status (the table is printed and in --out)
 
-# %% ../nbs/05_scaling.ipynb #cb6073c9
+# %% ../nbs/05_scaling.ipynb #8a63d074
 if __name__ == '__main__' and '__file__' in globals(): main()

@@ -9,7 +9,7 @@ __all__ = ['IMAGE_STRATEGIES', 'TEXT_STRATEGIES', 'PRECISIONS', 'DEVICES', 'BUIL
            'atomic_save', 'rng_state', 'set_rng_state', 'DistEnv', 'setup_distributed', 'NonFiniteLossError',
            'read_log', 'read_events', 'plot_loss', 'train', 'cli_parser', 'config_from_args', 'main']
 
-# %% ../nbs/03_train.ipynb #27fb9133
+# %% ../nbs/03_train.ipynb #d1184c80
 import argparse, collections, contextlib, csv, json, math, numbers, os, random, statistics, sys, time
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
@@ -21,7 +21,7 @@ import torch.nn as nn
 import torch.distributed as dist
 from open_clip.loss import ClipLoss
 
-# %% ../nbs/03_train.ipynb #576abc22
+# %% ../nbs/03_train.ipynb #4430aabe
 IMAGE_STRATEGIES = ('none', 'resize', 'random', 'grid', 'block')
 TEXT_STRATEGIES = ('truncate', 'random', 'block', 'syntax')
 PRECISIONS = ('fp32', 'amp', 'amp_bf16', 'pure_bf16')
@@ -35,7 +35,7 @@ def _f(default, help: str, kind=None):
     "A dataclass field with its help text and value type (for the CLI)."
     return field(default=default, metadata=dict(help=help, kind=kind or type(default)))
 
-# %% ../nbs/03_train.ipynb #3ef6069d
+# %% ../nbs/03_train.ipynb #bcd56416
 @dataclass
 class StageConfig:
     "One training stage (pre-training or fine-tuning); validated on construction."
@@ -107,7 +107,7 @@ class StageConfig:
     def warmup_steps(self) -> int:
         return int(self.warmup) if self.warmup_unit == 'steps' else math.ceil(self.warmup / self.batch_size)
 
-# %% ../nbs/03_train.ipynb #9db2606d
+# %% ../nbs/03_train.ipynb #c6f6ca07
 def _is_int(x) -> bool: return isinstance(x, numbers.Integral) and not isinstance(x, bool)
 def _is_num(x) -> bool: return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
@@ -218,14 +218,14 @@ def _check_config(c: StageConfig):
 
 StageConfig.validate = _check_config
 
-# %% ../nbs/03_train.ipynb #caae181e
+# %% ../nbs/03_train.ipynb #989b7686
 def lr_at(step: int, total_steps: int, peak_lr: float, warmup_steps: int = 0, min_lr: float = 0.0) -> float:
     "Learning rate at 0-based `step`: linear warm-up, then cosine decay to `min_lr`."
     if step < warmup_steps: return peak_lr * (step + 1) / warmup_steps
     t = (step - warmup_steps) / max(1, total_steps - warmup_steps)
     return min_lr + 0.5 * (peak_lr - min_lr) * (1 + math.cos(math.pi * t))
 
-# %% ../nbs/03_train.ipynb #9484d0b9
+# %% ../nbs/03_train.ipynb #cc81fe7b
 def no_weight_decay(name: str, p: torch.Tensor) -> bool:
     "True for parameters AdamW should not decay: 1-d (norms, biases), logit scale/bias, position/class embeddings."
     return (p.ndim < 2 or 'logit_scale' in name or 'logit_bias' in name
@@ -240,7 +240,7 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
         g['params'].append(p); g['names'].append(n)
     return [decay, rest]
 
-# %% ../nbs/03_train.ipynb #1a3dc5ac
+# %% ../nbs/03_train.ipynb #2606c26f
 def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
     "The order of the `n` samples in `epoch`, a permutation seeded by (seed, epoch)."
     g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
@@ -264,7 +264,7 @@ def batch_indices(step: int, batch_size: int, n: int, seed: int = 0) -> torch.Te
     "Global indices of the samples in `step`'s batch (epochs are seeded permutations, batches may span two epochs)."
     return _Order(n, batch_size, seed)(step)
 
-# %% ../nbs/03_train.ipynb #009bd976
+# %% ../nbs/03_train.ipynb #414ac937
 _COLOURS = ('red', 'green', 'blue', 'yellow', 'purple', 'orange', 'white', 'black')
 _RGB = ((220, 30, 30), (30, 180, 30), (30, 60, 220), (230, 220, 40), (140, 40, 160), (240, 140, 20), (245, 245, 245), (15, 15, 15))
 
@@ -284,7 +284,7 @@ def synthetic_image_text(n: int = 1024, image_size: int = 64, seed: int = 0) -> 
     caps = [f"a {('small', 'medium', 'large')[s]} patch of {_COLOURS[c]} colour with noise" for s, c in zip(sizes, lab.tolist())]
     return MemorySet(imgs, caps, dict(seen=n, skipped_corrupt=0, skipped_no_caption=0))
 
-# %% ../nbs/03_train.ipynb #fba82f26
+# %% ../nbs/03_train.ipynb #030d6bc3
 def default_data_root() -> Path:
     "Where built-in data sets live: $CLIPA_DATA_ROOT, else <repo>/data when clipa is a source checkout, else ./data."
     if os.environ.get('CLIPA_DATA_ROOT'): return Path(os.environ['CLIPA_DATA_ROOT'])
@@ -309,7 +309,7 @@ def _use_memory(cfg: StageConfig, spec) -> bool:
     from clipa.data import resolve_shards
     return sum(os.path.getsize(p) for p in resolve_shards(spec) if os.path.exists(p)) < 2 * 2**30
 
-# %% ../nbs/03_train.ipynb #c35bce06
+# %% ../nbs/03_train.ipynb #17e7b932
 def atomic_write(path, write) -> Path:
     "Call `write(f)` on a temp file next to `path` (binary), fsync it, then os.replace it over `path`."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
@@ -330,7 +330,7 @@ def atomic_save(obj, path) -> Path:
     "torch.save `obj` to `path` atomically."
     return atomic_write(path, lambda f: torch.save(obj, f))
 
-# %% ../nbs/03_train.ipynb #43ad6d9e
+# %% ../nbs/03_train.ipynb #192065a7
 _RNG_TYPES = (torch.Generator, random.Random, np.random.Generator, np.random.RandomState)
 
 def _rng_objects(**objs) -> dict:
@@ -378,7 +378,7 @@ def set_rng_state(st: dict, **objs):
     for k, s in st.get('held', {}).items():
         if k in held: _set_rng(held[k], s)
 
-# %% ../nbs/03_train.ipynb #7d2c3f8e
+# %% ../nbs/03_train.ipynb #a3696f6f
 @dataclass
 class DistEnv:
     "This process's place in the job."
@@ -403,7 +403,7 @@ def setup_distributed(device: str = 'auto') -> DistEnv:
     else: dev = torch.device('cpu')
     return DistEnv(rank, world, local, dev, owns)
 
-# %% ../nbs/03_train.ipynb #d8c70026
+# %% ../nbs/03_train.ipynb #95d3f7a7
 LOG_COLUMNS = ('step', 'samples_seen', 'epoch', 'loss', 'lr', 'logit_scale', 'grad_norm', 'samples_per_s',
                'image_tokens', 'text_tokens', 'wall_s')
 
@@ -471,7 +471,7 @@ class _Logger:
     def close(self):
         if self.tb is not None: self.tb.close()
 
-# %% ../nbs/03_train.ipynb #5793180a
+# %% ../nbs/03_train.ipynb #0a87b46d
 def read_log(out_dir):
     "The per-step log of a stage (out_dir/log.csv) as a DataFrame."
     import pandas as pd
@@ -496,7 +496,7 @@ def plot_loss(out_dir, path=None, title: str | None = None) -> Path:
     fig.savefig(path, dpi=110); plt.close(fig)
     return path
 
-# %% ../nbs/03_train.ipynb #c01424f0
+# %% ../nbs/03_train.ipynb #807bb780
 def _model_input(images: torch.Tensor, image_size: int) -> torch.Tensor:
     "clipa.data.to_model_input; on an accelerator, normalise there when the batch is already at `image_size`."
     from clipa.data import to_model_input
@@ -531,7 +531,7 @@ def _check_resumable(saved: dict, cfg: StageConfig, path: Path):
 def _jsonable(d: dict) -> dict:
     return json.loads(json.dumps(d, default=str))
 
-# %% ../nbs/03_train.ipynb #95bca45f
+# %% ../nbs/03_train.ipynb #f7532ef0
 def train(cfg: Union[StageConfig, dict]) -> dict:
     "Run (or resume) one training stage; returns the summary written to out_dir/summary.json."
     if isinstance(cfg, dict): cfg = StageConfig.from_dict(cfg)
@@ -724,7 +724,7 @@ def _flops(cfg: StageConfig, geo: dict, samples: int) -> dict:
     except Exception as e:                                   # accounting must never fail a finished run
         return dict(gflops_per_sample=None, total_gflops=None, gflops_error=repr(e))
 
-# %% ../nbs/03_train.ipynb #af9be58b
+# %% ../nbs/03_train.ipynb #b2bebf47
 def _parse_value(kind, optional: bool):
     def parse(s: str):
         if optional and s.lower() in ('none', 'null'): return None
@@ -759,11 +759,11 @@ def config_from_args(argv=None) -> StageConfig:
     if 'betas' in d: d['betas'] = tuple(d['betas'])
     return StageConfig.from_dict(d)
 
-def main(argv=None):
-    "clipa-train: train one stage from the command line; prints the summary JSON (rank 0)."
+def main(argv=None) -> int:
+    "clipa-train: train one stage from the command line; prints the summary JSON (rank 0); exit status 0."
     summary = train(config_from_args(argv))
     if int(os.environ.get('RANK', '0')) == 0: print(json.dumps(_jsonable(summary), indent=1))
-    return summary
+    return 0   # a console script's return value is its exit status (the summary is in out_dir/summary.json)
 
-# %% ../nbs/03_train.ipynb #e1da6246
+# %% ../nbs/03_train.ipynb #1001374c
 if __name__ == '__main__' and '__file__' in globals(): main()

@@ -29,7 +29,10 @@ def published_table(path):
 
 
 def run_fit(*args, cwd):
-    return subprocess.run([sys.executable, '-m', 'clipa.scaling', *map(str, args)], cwd=cwd,
+    "Run `clipa-fit` as a user does (the console script: its exit status is main's return)."
+    cli = Path(sys.executable).parent / 'clipa-fit'
+    cmd = [str(cli)] if cli.exists() else [sys.executable, '-m', 'clipa.scaling']
+    return subprocess.run([*cmd, *map(str, args)], cwd=cwd,
                           capture_output=True, text=True, timeout=120, env={**os.environ, 'MPLBACKEND': 'Agg'})
 
 

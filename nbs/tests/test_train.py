@@ -10,6 +10,7 @@ import torch
 
 REPO = Path(__file__).resolve().parents[2]
 EXP = REPO / 'nbs' / 'experiments'
+CLI = Path(sys.executable).parent / 'clipa-train'   # the console script pip installed beside this python
 ENV = dict(os.environ, OMP_NUM_THREADS='1', PYTHONUNBUFFERED='1',
            NLTK_DATA=os.environ.get('NLTK_DATA', str(REPO.parent / 'shared' / 'nltk_data')))
 os.environ.setdefault('NLTK_DATA', ENV['NLTK_DATA'])
@@ -38,8 +39,10 @@ def _args(shapes, out, **kw):
 
 
 def _run(args, cwd, timeout=300, torchrun=0):
-    pre = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={torchrun}'] if torchrun else [sys.executable]
-    r = subprocess.run(pre + ['-m', 'clipa.train'] + args, capture_output=True, text=True, cwd=cwd, env=ENV, timeout=timeout)
+    "Run a stage as a user does: the `clipa-train` console script (its exit status is main's return), or torchrun."
+    if torchrun: cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={torchrun}', '-m', 'clipa.train']
+    else: cmd = [str(CLI)] if CLI.exists() else [sys.executable, '-m', 'clipa.train']
+    r = subprocess.run(cmd + args, capture_output=True, text=True, cwd=cwd, env=ENV, timeout=timeout)
     assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-4000:])
     return r
 
