@@ -4,9 +4,10 @@
 
 # %% auto #0
 __all__ = ['MODELS', 'synthetic_sweep', 'select_sweep', 'metric_label', 'save_figure', 'tokens_figure', 'image_tokens_figure',
-           'text_tokens_figure', 'strategy_figure', 'compute_figure', 'samples_figure']
+           'text_tokens_figure', 'strategy_figure', 'compute_figure', 'tasks_compute_figure', 'samples_figure',
+           'tasks_samples_figure', 'precision_figure']
 
-# %% ../nbs/06_plots.ipynb #8bb2f62b
+# %% ../nbs/06_plots.ipynb #b6490e9a
 import os
 from pathlib import Path
 import numpy as np
@@ -16,7 +17,7 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 from .scaling import need_columns, atomic_csv, atomic_savefig, fit_power_law, _plain_log_y
 
-# %% ../nbs/06_plots.ipynb #d0ddf981
+# %% ../nbs/06_plots.ipynb #d6b1d91d
 MODELS = (('clipa-tiny', 2e6), ('clipa-small', 10e6), ('clipa-base', 30e6))
 _IMG_PEN = dict(resize=0.15, random=0.3, grid=0.4, block=0.7)
 _TXT_PEN = dict(syntax=0.2, truncate=0.35, block=0.45, random=0.6)
@@ -50,7 +51,7 @@ def synthetic_sweep(seed: int = 0, models=MODELS, image_tokens: int = 64, text_t
                 add('data', m, p, 'none', image_tokens, 'truncate', text_tokens, int(s), D)
     return pd.DataFrame(rows)
 
-# %% ../nbs/06_plots.ipynb #2ff4a4c5
+# %% ../nbs/06_plots.ipynb #1f27d9c4
 def select_sweep(df: pd.DataFrame, kind: str) -> pd.DataFrame:
     "Rows of the `kind` ('image'|'text'|'data') experiment: by the `experiment` column, else by full tokens on the other axis."
     if kind not in ('image', 'text', 'data'): raise ValueError(f"kind {kind!r} is not one of: image, text, data")
@@ -87,7 +88,7 @@ def save_figure(fig, data: pd.DataFrame | None, path) -> tuple:
     csv = atomic_csv(data, path.with_suffix('.csv'))
     return atomic_savefig(fig, path), csv
 
-# %% ../nbs/06_plots.ipynb #11977241
+# %% ../nbs/06_plots.ipynb #55bdcf63
 def _strategy_panels(df, tokens, strategy):
     "Per strategy: its rows plus the full-token baseline rows (shared) when it has none at full tokens."
     full = df[tokens].max()
@@ -134,7 +135,7 @@ def text_tokens_figure(df: pd.DataFrame, metric: str = 'shape_acc1', **kw):
     "Accuracy vs text tokens per model size, one panel per text strategy."
     return tokens_figure(df, 'text', metric, **kw)
 
-# %% ../nbs/06_plots.ipynb #f205a297
+# %% ../nbs/06_plots.ipynb #3a7dbe23
 def strategy_figure(df: pd.DataFrame, kind: str = 'image', metric: str = 'shape_acc1', model: str = 'model',
                     params: str = 'params', height: float = 3.2):
     "Bar chart: accuracy of each image/text reduction strategy at equal token counts, one panel per model."
@@ -163,7 +164,28 @@ def strategy_figure(df: pd.DataFrame, kind: str = 'image', metric: str = 'shape_
     fig.clipa_data = d
     return fig
 
-# %% ../nbs/06_plots.ipynb #e0b2ed26
+# %% ../nbs/06_plots.ipynb #c6a1ef6f
+_FIT_COLOURS = ('crimson', 'tab:blue', 'tab:green', 'tab:purple', 'tab:orange')
+
+def _compute_panel(ax, d: pd.DataFrame, compute: str, hue: str, params: str, fits: dict, extend: float, legend: bool = True):
+    "Runs coloured by `hue`, and per fitted family its Pareto frontier (rings) and power law with its band."
+    order = _model_order(d, hue, params) if hue == 'model' or params in d else sorted(d[hue].unique())
+    names = _model_names(d, hue, params) if params in d else {k: k for k in order}
+    sns.scatterplot(data=d.assign(**{hue: d[hue].map(names)}), x=compute, y='error', hue=hue, legend=legend,
+                    hue_order=[names[k] for k in order], palette='viridis', s=25, alpha=0.75, linewidth=0, ax=ax)
+    for i, (fam, fit) in enumerate(fits.items()):
+        fr, col = fit.frontier, _FIT_COLOURS[i % len(_FIT_COLOURS)]
+        who = '' if fam == 'all' else f'{fam}: '
+        ax.plot(fr[compute], fr['error'], 'o', ms=10, mfc='none', mec='black', mew=1.3,
+                label='Pareto frontier' if i == 0 else None)
+        cs = np.geomspace(fr[compute].min() if fam != 'all' else d[compute].min(), d[compute].max() * extend, 100)
+        ex = fit.extrapolate(cs, level=fit.level)
+        ax.plot(cs, ex['error'], '--', color=col, lw=1.8,
+                label=f'{who}E = {fit.beta:.3g}·C^{fit.alpha:.3f}  (α {fit.level:.0%} CI [{fit.alpha_ci[0]:.3f}, {fit.alpha_ci[1]:.3f}])')
+        ax.fill_between(cs, ex['lo'], ex['hi'], color=col, alpha=0.15, linewidth=0)
+    ax.set_xscale('log'); ax.set_yscale('log'); _plain_log_y(ax)
+    ax.set_xlabel(f'training compute (GFLOPs)  [{compute}]' if 'flop' in compute.lower() else f'training compute  [{compute}]')
+
 def compute_figure(df: pd.DataFrame, metric: str = 'shape_acc1', compute: str = 'gflops', error: bool = True,
                    hue: str = 'model', params: str = 'params', bins: int = 5, n_boot: int = 300, extend: float = 10.0,
                    fit=None, height: float = 4.0):
@@ -173,29 +195,56 @@ def compute_figure(df: pd.DataFrame, metric: str = 'shape_acc1', compute: str = 
     m = d[metric].astype(float); m = m / 100 if m.max() > 1 else m
     d['error'] = 1 - m if error else m
     fit = fit or fit_power_law(d, compute, 'error', bins=bins, n_boot=n_boot)
-    order = _model_order(d, hue, params) if hue == 'model' or params in d else sorted(d[hue].unique())
-    names = _model_names(d, hue, params) if params in d else {k: k for k in order}
     with sns.axes_style('whitegrid'):
         fig, ax = plt.subplots(figsize=(height * 1.5, height))
-    sns.scatterplot(data=d.assign(**{hue: d[hue].map(names)}), x=compute, y='error', hue=hue,
-                    hue_order=[names[k] for k in order], palette='viridis', s=25, alpha=0.75, linewidth=0, ax=ax)
-    fr = fit.frontier
-    ax.plot(fr[compute], fr['error'], 'o', ms=10, mfc='none', mec='black', mew=1.3, label='Pareto frontier')
-    cs = np.geomspace(d[compute].min(), d[compute].max() * extend, 100)
-    ex = fit.extrapolate(cs, level=fit.level)
-    ax.plot(cs, ex['error'], '--', color='crimson', lw=1.8,
-            label=f'E = {fit.beta:.3g}·C^{fit.alpha:.3f}  (α {fit.level:.0%} CI [{fit.alpha_ci[0]:.3f}, {fit.alpha_ci[1]:.3f}])')
-    ax.fill_between(cs, ex['lo'], ex['hi'], color='crimson', alpha=0.15, linewidth=0)
-    ax.set_xscale('log'); ax.set_yscale('log'); _plain_log_y(ax)
-    ax.set_xlabel(f'training compute (GFLOPs)  [{compute}]' if 'flop' in compute.lower() else f'training compute  [{compute}]')
+    _compute_panel(ax, d, compute, hue, params, {'all': fit}, extend)
     ax.set_ylabel(f'zero-shot error (1 − top-1)  [{metric}]' if error else metric)
     ax.legend(fontsize=8, loc='lower left')
     fig.tight_layout()
-    fig.clipa_data = d.assign(on_frontier=d.index.isin(fr.index), fit_error=fit.predict(d[compute]))
+    fig.clipa_data = d.assign(on_frontier=d.index.isin(fit.frontier.index), fit_error=fit.predict(d[compute]))
     fig.clipa_fit = fit
     return fig
 
-# %% ../nbs/06_plots.ipynb #baa41ada
+# %% ../nbs/06_plots.ipynb #bc973c4f
+def tasks_compute_figure(df: pd.DataFrame, metrics: list, compute: str = 'gflops', hue: str = 'model',
+                         params: str = 'params', family: str | None = None, error: bool = True, bins: int = 5,
+                         n_boot: int = 300, extend: float = 3.0, height: float = 3.4, ncols: int = 3):
+    "Log-log error vs compute, one panel per metric (task), each with its Pareto frontier and power law per family."
+    if isinstance(metrics, str): metrics = [metrics]
+    if not metrics: raise ValueError("tasks_compute_figure needs at least one metric column")
+    need_columns(df, list(metrics) + [compute, hue] + ([family] if family else []), 'tasks_compute_figure')
+    ncols = min(ncols, len(metrics)); nrows = -(-len(metrics) // ncols)
+    with sns.axes_style('whitegrid'):
+        fig, axes = plt.subplots(nrows, ncols, figsize=(height * 1.45 * ncols, height * nrows), squeeze=False)
+    data, all_fits = [], {}
+    for i, (ax, metric) in enumerate(zip(axes.flat, metrics)):
+        d = df[df[metric].notna() & df[compute].notna()].copy()
+        m = d[metric].astype(float); m = m / 100 if m.max() > 1 else m
+        d['error'] = (1 - m if error else m).clip(lower=1e-4)
+        fits, notes = {}, []
+        for fam, g in (d.groupby(family) if family else [('all', d)]):
+            try: fits[fam] = fit_power_law(g, compute, 'error', bins=bins, n_boot=n_boot)
+            except ValueError as e: notes.append(f'{fam}: no fit ({str(e)[:40]})' if family else 'no power-law fit')
+        _compute_panel(ax, d, compute, hue, params, fits, extend, legend=i == 0)
+        ax.set_title(metric + (f"  [{'; '.join(notes)}]" if notes else ''), fontsize=9)
+        ax.set_ylabel('error (1 − metric)' if error else metric)
+        ax.legend(fontsize=6, loc='lower left')
+        on = pd.concat([f.frontier for f in fits.values()]).index if fits else []
+        data.append(d.assign(metric=metric, on_frontier=d.index.isin(on)))
+        all_fits[metric] = fits
+    for ax in axes.flat[len(metrics):]: ax.set_visible(False)
+    fig.tight_layout()
+    fig.clipa_data = pd.concat(data, ignore_index=True)
+    fig.clipa_fits = all_fits
+    return fig
+
+# %% ../nbs/06_plots.ipynb #cb981cb5
+def _samples_panel(ax, dm: pd.DataFrame, metric: str, samples: str, data: str, lab: dict, legend: bool):
+    "Metric vs samples seen (log x), one line per data size (labels `lab`)."
+    sns.lineplot(data=dm.assign(**{data: dm[data].map(lab)}), x=samples, y=metric, hue=data, hue_order=list(lab.values()),
+                 palette='rocket_r', marker='o', errorbar='sd', ax=ax, legend=legend)
+    ax.set_xscale('log'); ax.set_xlabel('samples seen (image-text pairs)'); ax.set_ylabel(metric_label(metric))
+
 def samples_figure(df: pd.DataFrame, metric: str = 'shape_acc1', samples: str = 'samples_seen', data: str = 'data_size',
                    model: str = 'model', params: str = 'params', height: float = 3.2):
     "Accuracy vs samples seen (log), one line per data-set size, one panel per model."
@@ -207,13 +256,66 @@ def samples_figure(df: pd.DataFrame, metric: str = 'shape_acc1', samples: str = 
     with sns.axes_style('whitegrid'):
         fig, axes = plt.subplots(1, len(order), figsize=(height * 1.2 * len(order) + 1.4, height), sharey=True, squeeze=False)
     for ax, m in zip(axes[0], order):
-        dm = d[d[model] == m]
-        sns.lineplot(data=dm.assign(**{data: dm[data].map(lab)}), x=samples, y=metric, hue=data,
-                     hue_order=[lab[s] for s in sizes], palette='rocket_r', marker='o', errorbar='sd', ax=ax,
-                     legend=ax is axes[0, -1])
-        ax.set_xscale('log'); ax.set_title(names[m])
-        ax.set_xlabel('samples seen (image-text pairs)'); ax.set_ylabel(metric_label(metric))
+        _samples_panel(ax, d[d[model] == m], metric, samples, data, lab, legend=ax is axes[0, -1])
+        ax.set_title(names[m])
     if axes[0, -1].get_legend(): sns.move_legend(axes[0, -1], 'upper left', bbox_to_anchor=(1.02, 1), title='data size (pairs)', frameon=False)
     fig.tight_layout()
     fig.clipa_data = d
+    return fig
+
+# %% ../nbs/06_plots.ipynb #df8d776e
+def tasks_samples_figure(df: pd.DataFrame, metrics: list, samples: str = 'samples_seen', data: str = 'data_size',
+                         model: str = 'model', params: str = 'params', height: float = 2.8):
+    "Bottleneck view per task: rows = metrics, columns = models, one line per data size against samples seen."
+    if isinstance(metrics, str): metrics = [metrics]
+    if not metrics: raise ValueError("tasks_samples_figure needs at least one metric column")
+    need_columns(df, list(metrics) + [samples, data, model], 'tasks_samples_figure')
+    order = _model_order(df, model, params); names = _model_names(df, model, params)
+    lab = {s: f'{s:,.0f}' for s in sorted(df[data].unique())}
+    with sns.axes_style('whitegrid'):
+        fig, axes = plt.subplots(len(metrics), len(order), figsize=(height * 1.25 * len(order) + 1.4, height * len(metrics)),
+                                 sharex=True, squeeze=False)
+    for r, metric in enumerate(metrics):
+        d = df[df[metric].notna()]; d = d.assign(**{metric: _pct(d[metric])})
+        for c, m in enumerate(order):
+            ax = axes[r, c]
+            _samples_panel(ax, d[d[model] == m], metric, samples, data, lab, legend=(r, c) == (0, len(order) - 1))
+            if r == 0: ax.set_title(names[m])
+            if c: ax.set_ylabel('')
+            else: ax.set_ylabel(metric.replace('_', ' '), fontsize=8)
+        lo, hi = d[metric].min(), d[metric].max(); pad = max(1.0, (hi - lo) * 0.08)
+        for ax in axes[r]: ax.set_ylim(lo - pad, hi + pad)
+    if axes[0, -1].get_legend(): sns.move_legend(axes[0, -1], 'upper left', bbox_to_anchor=(1.02, 1), title='data size (pairs)', frameon=False)
+    fig.tight_layout()
+    fig.clipa_data = df[[c for c in [model, data, samples, *metrics] if c in df]]
+    return fig
+
+# %% ../nbs/06_plots.ipynb #08c473b9
+def precision_figure(logs: dict, events: dict | None = None, height: float = 3.2):
+    "Loss vs samples seen per precision with loss spikes marked, and spikes / throughput per precision."
+    if not logs: raise ValueError("precision_figure needs at least one log (a dict precision -> log.csv DataFrame)")
+    events = events or {}
+    for k, lg in logs.items(): need_columns(lg, ['samples_seen', 'loss', 'step'], f'precision_figure (log of {k!r})')
+    with sns.axes_style('whitegrid'):
+        fig, (ax, bx) = plt.subplots(1, 2, figsize=(height * 3.2, height), gridspec_kw=dict(width_ratios=[2, 1]))
+    rows, pal = [], sns.color_palette('deep', len(logs))
+    for (k, lg), col in zip(logs.items(), pal):
+        ax.plot(lg.samples_seen, lg.loss, lw=1, color=col, label=k)
+        sp = [e for e in events.get(k, []) if e.get('event') == 'loss_spike']
+        if sp:
+            at = lg.set_index('step').reindex([e['step'] for e in sp])
+            ax.plot(at.samples_seen, at.loss, 'x', color=col, ms=8, mew=2)
+        sps = lg['samples_per_s'].dropna() if 'samples_per_s' in lg else pd.Series(dtype=float)
+        rows.append(dict(precision=k, loss_spikes=len(sp), final_loss=float(lg.loss.iloc[-1]),
+                         nonfinite=int(sum(e.get('event') == 'nonfinite_loss' for e in events.get(k, []))),
+                         samples_per_s=float(sps.median()) if len(sps) else np.nan))
+    ax.set_yscale('log'); ax.set_xlabel('samples seen'); ax.set_ylabel('training loss'); ax.legend(title='precision (x = spike)')
+    t = pd.DataFrame(rows)
+    bx.bar(t.precision, t.samples_per_s, color=pal)
+    for i, r in t.iterrows():
+        bx.annotate(f"{r.loss_spikes} spike(s)", (i, r.samples_per_s if np.isfinite(r.samples_per_s) else 0),
+                    ha='center', va='bottom', fontsize=8)
+    bx.set_ylabel('training throughput (samples/s)'); bx.set_xlabel('precision')
+    fig.tight_layout()
+    fig.clipa_data = t
     return fig

@@ -89,3 +89,33 @@ def test_figures_notebook_papermill(tmp_path):
     table = pd.read_csv(out / 'fit_table.csv')
     assert table.group.tolist() == ['clipa-base', 'clipa-small', 'clipa-tiny', 'all']
     assert (table.alpha < 0).all() and (table.alpha_lo <= table.alpha).all() and (table.alpha <= table.alpha_hi).all()
+
+
+def test_figures_notebook_openclip_style(tmp_path):
+    "Per-task compute panels and samples-seen rows, a `where` filter, and the precision figure from run folders."
+    pm = pytest.importorskip('papermill')
+    sys.path.insert(0, str(ROOT))
+    from clipa.plots import synthetic_sweep, select_sweep
+    runs = select_sweep(synthetic_sweep(seed=4), 'data').reset_index(drop=True)
+    runs = runs.assign(run=[f'r{i}' for i in range(len(runs))], precision='fp32',
+                       colour_acc1=1 - (1 - runs.shape_acc1) / 2)
+    base = runs.iloc[[0]]
+    prec = pd.concat([base.assign(run=f'p_{p}', precision=p, shape_acc1=0.01) for p in ('amp', 'amp_bf16')])
+    pd.concat([runs, prec]).to_csv(tmp_path / 'results.csv', index=False)
+    for r, spikes in (('r0', []), ('p_amp', [7, 12]), ('p_amp_bf16', [])):
+        d = tmp_path / r / 'pretrain'; d.mkdir(parents=True)
+        pd.DataFrame(dict(step=range(1, 21), samples_seen=[64 * i for i in range(1, 21)], loss=np.linspace(4, 1, 20),
+                          samples_per_s=100.0)).to_csv(d / 'log.csv', index=False)
+        (d / 'log.jsonl').write_text(''.join(f'{{"event": "loss_spike", "step": {s}}}\n' for s in spikes))
+    out = tmp_path / 'figs'
+    pm.execute_notebook(str(ROOT / 'nbs/experiments/figures.ipynb'), str(tmp_path / 'figures.out.ipynb'),
+                        parameters=dict(results_csv=str(tmp_path / 'results.csv'), out_dir=str(out), n_boot=50,
+                                        metrics=['colour_acc1'], where={'precision': 'fp32'}, group=''),
+                        kernel_name='python3', cwd=str(tmp_path), progress_bar=False)
+    for n in ('compute', 'compute_tasks', 'samples_seen_tasks', 'precision'):
+        assert (out / f'{n}.png').stat().st_size > 10_000, n
+    tasks = pd.read_csv(out / 'compute_tasks.csv')
+    assert sorted(tasks.metric.unique()) == ['colour_acc1', 'shape_acc1']
+    assert set(tasks.precision) == {'fp32'} and len(tasks) == 2 * len(runs)       # `where` dropped the amp runs
+    p = pd.read_csv(out / 'precision.csv').set_index('precision')
+    assert p.loss_spikes.to_dict() == {'fp32': 0, 'amp': 2, 'amp_bf16': 0}
