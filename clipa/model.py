@@ -7,7 +7,7 @@ __all__ = ['CPU_TIERS', 'PAPER_MODELS', 'MODEL_CONFIGS', 'POS_EMBED_TYPES', 'reg
            'save_checkpoint', 'load_checkpoint_into', 'GFlops', 'image_tokens', 'gflops', 'train_gflops',
            'gflops_table', 'write_gflops_report']
 
-# %% ../nbs/02_model.ipynb #0edb0d93
+# %% ../nbs/02_model.ipynb #2f55191b
 import os, json, math, hashlib, logging, tempfile, contextlib
 from dataclasses import dataclass, asdict
 from functools import lru_cache
@@ -19,8 +19,9 @@ import open_clip
 from open_clip.factory import get_model_config
 from torch.utils.flop_counter import FlopCounterMode
 from .masking import kept_tokens
+from .data import atomic_write
 
-# %% ../nbs/02_model.ipynb #4477a0a9
+# %% ../nbs/02_model.ipynb #de81a604
 def _cfg(embed_dim: int, v_width: int, v_layers: int, v_head_width: int, patch: int, image_size: int,
          t_width: int, t_layers: int, t_heads: int, context_length: int) -> dict:
     "One open_clip model config (JSON-like dict) in CLIPA-v1 style."
@@ -43,19 +44,7 @@ MODEL_CONFIGS = {
     'CLIPA-H-14':  _cfg(1024, 1280, 32, 80, 14, 224, 1024, 24, 16, 77),
 }
 
-# %% ../nbs/02_model.ipynb #32cecc5c
-def _atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    "Write `data` to `path` via a temporary file in the same folder and `os.replace`."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f: f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; reports are shared files
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError): os.unlink(tmp)
-        raise
-
+# %% ../nbs/02_model.ipynb #58885971
 def _config_dir() -> Path:
     "Folder the current `MODEL_CONFIGS` are written to (content-addressed, so versions never clash)."
     digest = hashlib.sha1(json.dumps(MODEL_CONFIGS, sort_keys=True).encode()).hexdigest()[:12]
@@ -71,13 +60,13 @@ def register_models() -> list[str]:
     for name, cfg in MODEL_CONFIGS.items():
         p = d/f'{name}.json'
         if not p.exists() or json.loads(p.read_text()) != cfg:
-            _atomic_write_bytes(p, json.dumps(cfg, indent=2).encode())
+            atomic_write(p, json.dumps(cfg, indent=2).encode())
     open_clip.add_model_config(d)
     return list(MODEL_CONFIGS)
 
 register_models();
 
-# %% ../nbs/02_model.ipynb #0ab60d03
+# %% ../nbs/02_model.ipynb #98a7d8ba
 POS_EMBED_TYPES = ('learnable', 'sin_cos_2d')
 
 def _model_config(name: str) -> dict:
@@ -136,7 +125,7 @@ def create_model(name: str, image_size: int | None = None, context_length: int |
         return open_clip.create_model(name, device=device, precision=precision, force_image_size=image_size,
                                       force_context_length=context_length, **kw)
 
-# %% ../nbs/02_model.ipynb #4bdac6dd
+# %% ../nbs/02_model.ipynb #25f78d21
 @lru_cache(maxsize=None)
 def _param_counts(name: str) -> tuple[int, int]:
     "(image tower, total) parameter counts of `name` at its default size."
@@ -156,7 +145,7 @@ def model_info(name: str) -> dict:
                 vocab_size=t.get('vocab_size', 49408), pool_type=v.get('pool_type', 'tok'),
                 params=n_all, params_image=n_img, params_text=n_all - n_img)
 
-# %% ../nbs/02_model.ipynb #a3b62ad3
+# %% ../nbs/02_model.ipynb #2ae37583
 def _plain(x) -> bool:
     "True if `x` is loadable by `torch.load(weights_only=True)` (plain data and tensors)."
     if x is None or isinstance(x, (bool, int, float, str, torch.Tensor)): return True
@@ -184,7 +173,7 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike, **extra) -> str:
         raise
     return str(path)
 
-# %% ../nbs/02_model.ipynb #977b2184
+# %% ../nbs/02_model.ipynb #a7a8a348
 def load_checkpoint_into(model: nn.Module, path: str | os.PathLike, strict: bool = True):
     "Load checkpoint `path` into `model`, interpolating image and text position embeddings; returns incompatible keys."
     if not Path(path).is_file(): raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
@@ -197,7 +186,7 @@ def load_checkpoint_into(model: nn.Module, path: str | os.PathLike, strict: bool
         with torch.no_grad(): model.visual.positional_embedding.copy_(fixed)
     return keys
 
-# %% ../nbs/02_model.ipynb #c7acc009
+# %% ../nbs/02_model.ipynb #dd512832
 @dataclass(frozen=True)
 class GFlops:
     "GFLOPs per image-text pair: image tower, text tower and their total."
@@ -260,7 +249,7 @@ def train_gflops(model_name: str, image_size: int | None = None, image_keep: flo
     "Training (forward + backward) GFLOPs per image-text pair, counted with `FlopCounterMode`."
     return _gflops(model_name, image_size, image_keep, text_len, True)
 
-# %% ../nbs/02_model.ipynb #2345e9da
+# %% ../nbs/02_model.ipynb #992ff57d
 def _snap(size: int, patch: int) -> int:
     "Nearest positive multiple of `patch` to `size`."
     return max(patch, int(round(size / patch)) * patch)
@@ -284,7 +273,7 @@ def gflops_table(models=PAPER_MODELS, image_sizes=(224, 112, 64), image_keeps=(1
                                      train_gflops=t.total, relative=t.total / full))
     return pd.DataFrame(rows)
 
-# %% ../nbs/02_model.ipynb #a2ca9a20
+# %% ../nbs/02_model.ipynb #a84ed69a
 def _md_table(df) -> str:
     "A pandas DataFrame as a GitHub markdown table (no tabulate dependency)."
     fmt = lambda v: f'{v:.2f}' if isinstance(v, float) else str(v)
@@ -297,7 +286,7 @@ def write_gflops_report(out_dir: str | os.PathLike = 'reports/compute', **kw) ->
     "Compute `gflops_table(**kw)` and write it as CSV + markdown summary into `out_dir`; returns the table."
     df = gflops_table(**kw)
     out = Path(out_dir)
-    _atomic_write_bytes(out/'gflops_table.csv', df.to_csv(index=False, float_format='%.4f').encode())
+    atomic_write(out/'gflops_table.csv', df.to_csv(index=False, float_format='%.4f').encode())
     img = df[df.text_len == df.text_len.max()].pivot_table(index=['model', 'image_size', 'grid'],
                                                              columns='image_keep', values='image_gflops', sort=False)
     img = img[sorted(img.columns, reverse=True)].reset_index()
@@ -317,5 +306,5 @@ def write_gflops_report(out_dir: str | os.PathLike = 'reports/compute', **kw) ->
           '\n## Training GFLOPs per pair at typical CLIPA settings (relative to 224 px, keep 1, text 77)\n',
           _md_table(df[(df.image_keep == 1.0) & df.text_len.isin([77, 32, 16])][
               ['model', 'image_size', 'image_tokens', 'text_len', 'train_gflops', 'relative']])]
-    _atomic_write_bytes(out/'gflops_table.md', '\n'.join(md).encode())
+    atomic_write(out/'gflops_table.md', '\n'.join(md).encode())
     return df

@@ -5,11 +5,11 @@
 # %% auto #0
 __all__ = ['IMAGE_STRATEGIES', 'TEXT_STRATEGIES', 'PRECISIONS', 'DEVICES', 'BUILTIN_DATA', 'DATA_MODES', 'WARMUP_UNITS',
            'DEFAULT_LR', 'LOG_COLUMNS', 'StageConfig', 'lr_at', 'no_weight_decay', 'param_groups', 'epoch_permutation',
-           'batch_indices', 'MemorySet', 'synthetic_image_text', 'default_data_root', 'atomic_write', 'atomic_text',
-           'atomic_save', 'rng_state', 'set_rng_state', 'DistEnv', 'setup_distributed', 'NonFiniteLossError',
-           'read_log', 'read_events', 'plot_loss', 'train', 'cli_parser', 'config_from_args', 'main']
+           'batch_indices', 'MemorySet', 'synthetic_image_text', 'default_data_root', 'atomic_save', 'rng_state',
+           'set_rng_state', 'DistEnv', 'setup_distributed', 'NonFiniteLossError', 'read_log', 'read_events',
+           'plot_loss', 'train', 'cli_parser', 'config_from_args', 'main']
 
-# %% ../nbs/03_train.ipynb #d1184c80
+# %% ../nbs/03_train.ipynb #2338dc55
 import argparse, collections, contextlib, csv, json, math, numbers, os, random, statistics, sys, time
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
@@ -20,8 +20,9 @@ import torch
 import torch.nn as nn
 import torch.distributed as dist
 from open_clip.loss import ClipLoss
+from .data import atomic_write
 
-# %% ../nbs/03_train.ipynb #4430aabe
+# %% ../nbs/03_train.ipynb #a4f78a5c
 IMAGE_STRATEGIES = ('none', 'resize', 'random', 'grid', 'block')
 TEXT_STRATEGIES = ('truncate', 'random', 'block', 'syntax')
 PRECISIONS = ('fp32', 'amp', 'amp_bf16', 'pure_bf16')
@@ -35,7 +36,7 @@ def _f(default, help: str, kind=None):
     "A dataclass field with its help text and value type (for the CLI)."
     return field(default=default, metadata=dict(help=help, kind=kind or type(default)))
 
-# %% ../nbs/03_train.ipynb #bcd56416
+# %% ../nbs/03_train.ipynb #a39c6639
 @dataclass
 class StageConfig:
     "One training stage (pre-training or fine-tuning); validated on construction."
@@ -107,7 +108,7 @@ class StageConfig:
     def warmup_steps(self) -> int:
         return int(self.warmup) if self.warmup_unit == 'steps' else math.ceil(self.warmup / self.batch_size)
 
-# %% ../nbs/03_train.ipynb #c6f6ca07
+# %% ../nbs/03_train.ipynb #e2cdf359
 def _is_int(x) -> bool: return isinstance(x, numbers.Integral) and not isinstance(x, bool)
 def _is_num(x) -> bool: return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
@@ -218,14 +219,14 @@ def _check_config(c: StageConfig):
 
 StageConfig.validate = _check_config
 
-# %% ../nbs/03_train.ipynb #989b7686
+# %% ../nbs/03_train.ipynb #d2bd8f3e
 def lr_at(step: int, total_steps: int, peak_lr: float, warmup_steps: int = 0, min_lr: float = 0.0) -> float:
     "Learning rate at 0-based `step`: linear warm-up, then cosine decay to `min_lr`."
     if step < warmup_steps: return peak_lr * (step + 1) / warmup_steps
     t = (step - warmup_steps) / max(1, total_steps - warmup_steps)
     return min_lr + 0.5 * (peak_lr - min_lr) * (1 + math.cos(math.pi * t))
 
-# %% ../nbs/03_train.ipynb #cc81fe7b
+# %% ../nbs/03_train.ipynb #c5649301
 def no_weight_decay(name: str, p: torch.Tensor) -> bool:
     "True for parameters AdamW should not decay: 1-d (norms, biases), logit scale/bias, position/class embeddings."
     return (p.ndim < 2 or 'logit_scale' in name or 'logit_bias' in name
@@ -240,7 +241,7 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
         g['params'].append(p); g['names'].append(n)
     return [decay, rest]
 
-# %% ../nbs/03_train.ipynb #2606c26f
+# %% ../nbs/03_train.ipynb #a620ea3a
 def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
     "The order of the `n` samples in `epoch`, a permutation seeded by (seed, epoch)."
     g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
@@ -264,7 +265,7 @@ def batch_indices(step: int, batch_size: int, n: int, seed: int = 0) -> torch.Te
     "Global indices of the samples in `step`'s batch (epochs are seeded permutations, batches may span two epochs)."
     return _Order(n, batch_size, seed)(step)
 
-# %% ../nbs/03_train.ipynb #414ac937
+# %% ../nbs/03_train.ipynb #1b01b1fe
 _COLOURS = ('red', 'green', 'blue', 'yellow', 'purple', 'orange', 'white', 'black')
 _RGB = ((220, 30, 30), (30, 180, 30), (30, 60, 220), (230, 220, 40), (140, 40, 160), (240, 140, 20), (245, 245, 245), (15, 15, 15))
 
@@ -284,7 +285,7 @@ def synthetic_image_text(n: int = 1024, image_size: int = 64, seed: int = 0) -> 
     caps = [f"a {('small', 'medium', 'large')[s]} patch of {_COLOURS[c]} colour with noise" for s, c in zip(sizes, lab.tolist())]
     return MemorySet(imgs, caps, dict(seen=n, skipped_corrupt=0, skipped_no_caption=0))
 
-# %% ../nbs/03_train.ipynb #030d6bc3
+# %% ../nbs/03_train.ipynb #f8d1a39b
 def default_data_root() -> Path:
     "Where built-in data sets live: $CLIPA_DATA_ROOT, else <repo>/data when clipa is a source checkout, else ./data."
     if os.environ.get('CLIPA_DATA_ROOT'): return Path(os.environ['CLIPA_DATA_ROOT'])
@@ -309,28 +310,12 @@ def _use_memory(cfg: StageConfig, spec) -> bool:
     from clipa.data import resolve_shards
     return sum(os.path.getsize(p) for p in resolve_shards(spec) if os.path.exists(p)) < 2 * 2**30
 
-# %% ../nbs/03_train.ipynb #17e7b932
-def atomic_write(path, write) -> Path:
-    "Call `write(f)` on a temp file next to `path` (binary), fsync it, then os.replace it over `path`."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    try:
-        with open(tmp, 'wb') as f:
-            write(f); f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists(): tmp.unlink()
-    return path
-
-def atomic_text(path, text: str) -> Path:
-    "Write `text` to `path` atomically."
-    return atomic_write(path, lambda f: f.write(text.encode()))
-
+# %% ../nbs/03_train.ipynb #3f3a1c03
 def atomic_save(obj, path) -> Path:
-    "torch.save `obj` to `path` atomically."
-    return atomic_write(path, lambda f: torch.save(obj, f))
+    "torch.save `obj` to `path` atomically (`clipa.data.atomic_write`, which fsyncs before the rename)."
+    return Path(atomic_write(path, lambda t: torch.save(obj, t)))
 
-# %% ../nbs/03_train.ipynb #192065a7
+# %% ../nbs/03_train.ipynb #20494710
 _RNG_TYPES = (torch.Generator, random.Random, np.random.Generator, np.random.RandomState)
 
 def _rng_objects(**objs) -> dict:
@@ -378,7 +363,7 @@ def set_rng_state(st: dict, **objs):
     for k, s in st.get('held', {}).items():
         if k in held: _set_rng(held[k], s)
 
-# %% ../nbs/03_train.ipynb #a3696f6f
+# %% ../nbs/03_train.ipynb #354f3835
 @dataclass
 class DistEnv:
     "This process's place in the job."
@@ -403,7 +388,7 @@ def setup_distributed(device: str = 'auto') -> DistEnv:
     else: dev = torch.device('cpu')
     return DistEnv(rank, world, local, dev, owns)
 
-# %% ../nbs/03_train.ipynb #95d3f7a7
+# %% ../nbs/03_train.ipynb #dc10d864
 LOG_COLUMNS = ('step', 'samples_seen', 'epoch', 'loss', 'lr', 'logit_scale', 'grad_norm', 'samples_per_s',
                'image_tokens', 'text_tokens', 'wall_s')
 
@@ -438,9 +423,9 @@ class _Logger:
                 if r.get('step', 0) <= step: rows.append(r)
         for r in rows:
             if 'event' not in r and r.get('loss') is not None: self.recent.append(r['loss']); self.last = r
-        atomic_text(self.jsonl, ''.join(json.dumps(r) + '\n' for r in rows))
+        atomic_write(self.jsonl, ''.join(json.dumps(r) + '\n' for r in rows))
         buf = [','.join(LOG_COLUMNS)] + [_csv_row(r) for r in rows if 'event' not in r]
-        atomic_text(self.csv, '\n'.join(buf) + '\n')
+        atomic_write(self.csv, '\n'.join(buf) + '\n')
 
     def event(self, **kw):
         self.events.append(kw)
@@ -471,7 +456,7 @@ class _Logger:
     def close(self):
         if self.tb is not None: self.tb.close()
 
-# %% ../nbs/03_train.ipynb #0a87b46d
+# %% ../nbs/03_train.ipynb #7e44f92f
 def read_log(out_dir):
     "The per-step log of a stage (out_dir/log.csv) as a DataFrame."
     import pandas as pd
@@ -496,7 +481,7 @@ def plot_loss(out_dir, path=None, title: str | None = None) -> Path:
     fig.savefig(path, dpi=110); plt.close(fig)
     return path
 
-# %% ../nbs/03_train.ipynb #807bb780
+# %% ../nbs/03_train.ipynb #8b213560
 def _model_input(images: torch.Tensor, image_size: int) -> torch.Tensor:
     "clipa.data.to_model_input; on an accelerator, normalise there when the batch is already at `image_size`."
     from clipa.data import to_model_input
@@ -531,7 +516,7 @@ def _check_resumable(saved: dict, cfg: StageConfig, path: Path):
 def _jsonable(d: dict) -> dict:
     return json.loads(json.dumps(d, default=str))
 
-# %% ../nbs/03_train.ipynb #f7532ef0
+# %% ../nbs/03_train.ipynb #37babb6d
 def train(cfg: Union[StageConfig, dict]) -> dict:
     "Run (or resume) one training stage; returns the summary written to out_dir/summary.json."
     if isinstance(cfg, dict): cfg = StageConfig.from_dict(cfg)
@@ -552,7 +537,7 @@ def _train(cfg: StageConfig, env: DistEnv) -> dict:
     if cfg.threads: torch.set_num_threads(cfg.threads)
     if cfg.deterministic: torch.use_deterministic_algorithms(True, warn_only=True)
     out = Path(cfg.out_dir); ckdir = out / 'checkpoints'
-    if main: ckdir.mkdir(parents=True, exist_ok=True); atomic_text(out / 'config.json', json.dumps(_jsonable(asdict(cfg)), indent=1))
+    if main: ckdir.mkdir(parents=True, exist_ok=True); atomic_write(out / 'config.json', json.dumps(_jsonable(asdict(cfg)), indent=1))
     geo = _stage_geometry(cfg)
     total = cfg.total_steps
 
@@ -709,7 +694,7 @@ def _train(cfg: StageConfig, env: DistEnv) -> dict:
                    **geo, checkpoint=str(ckdir / 'final.pt'), loss_spikes=sum(e['event'] == 'loss_spike' for e in logger.events),
                    data_mode='memory' if memory else 'stream', n_data=n_data)
     summary.update(_flops(cfg, geo, step * cfg.batch_size))
-    if main: atomic_text(out / 'summary.json', json.dumps(_jsonable(summary), indent=1))
+    if main: atomic_write(out / 'summary.json', json.dumps(_jsonable(summary), indent=1))
     return summary
 
 def _flops(cfg: StageConfig, geo: dict, samples: int) -> dict:
@@ -724,7 +709,7 @@ def _flops(cfg: StageConfig, geo: dict, samples: int) -> dict:
     except Exception as e:                                   # accounting must never fail a finished run
         return dict(gflops_per_sample=None, total_gflops=None, gflops_error=repr(e))
 
-# %% ../nbs/03_train.ipynb #b2bebf47
+# %% ../nbs/03_train.ipynb #c014ac29
 def _parse_value(kind, optional: bool):
     def parse(s: str):
         if optional and s.lower() in ('none', 'null'): return None
@@ -765,5 +750,5 @@ def main(argv=None) -> int:
     if int(os.environ.get('RANK', '0')) == 0: print(json.dumps(_jsonable(summary), indent=1))
     return 0   # a console script's return value is its exit status (the summary is in out_dir/summary.json)
 
-# %% ../nbs/03_train.ipynb #1001374c
+# %% ../nbs/03_train.ipynb #7c3d807f
 if __name__ == '__main__' and '__file__' in globals(): main()
