@@ -7,17 +7,17 @@ __all__ = ['IMAGE_STRATEGIES', 'TEXT_STRATEGIES', 'TAGGER_RESOURCE', 'kept_token
            'grid_windows', 'grid_mask', 'block_shape', 'block_mask', 'TokenMasking', 'set_image_masking', 'get_tagger',
            'get_word_tokenizer', 'get_bpe', 'syntax_rank', 'TextReducer', 'masked_view', 'plot_token_reduction']
 
-# %% ../nbs/01_masking.ipynb #edd1892e
+# %% ../nbs/01_masking.ipynb #9e76c92d
 import math, functools
 from typing import Optional, Sequence, Union
 import torch
 from torch import nn
 
-# %% ../nbs/01_masking.ipynb #3f1ab804
+# %% ../nbs/01_masking.ipynb #15f1cf86
 IMAGE_STRATEGIES = ('none', 'resize', 'random', 'grid', 'block')
 TEXT_STRATEGIES = ('truncate', 'random', 'block', 'syntax')
 
-# %% ../nbs/01_masking.ipynb #b2653dc2
+# %% ../nbs/01_masking.ipynb #b382104e
 def kept_tokens(num_patches: int, keep: Union[float, int]) -> int:
     "Number of patch tokens kept out of `num_patches` for a keep ratio in (0, 1] or an int count."
     if not isinstance(num_patches, int) or num_patches < 1:
@@ -33,7 +33,7 @@ def kept_tokens(num_patches: int, keep: Union[float, int]) -> int:
         raise ValueError(f"keep ratio {keep!r} is not in (0, 1]; pass e.g. 0.5 or 0.25 (or an int count of patches)")
     return max(1, min(num_patches, round(keep * num_patches)))
 
-# %% ../nbs/01_masking.ipynb #82294d44
+# %% ../nbs/01_masking.ipynb #ba0fdcb9
 def _grid_side(image_size: int, patch_size: int) -> int:
     if not isinstance(image_size, int) or not isinstance(patch_size, int) or image_size < 1 or patch_size < 1:
         raise ValueError(f"image_size and patch_size must be positive ints, got {image_size!r}, {patch_size!r}")
@@ -55,7 +55,7 @@ def resize_for_keep(image_size: int, patch_size: int, keep: Union[float, int], t
                          f"valid token counts are {valid}")
     return s * patch_size
 
-# %% ../nbs/01_masking.ipynb #44bbbe0b
+# %% ../nbs/01_masking.ipynb #f0215f65
 def _check_grid(B: int, gh: int, gw: int):
     for name, v in (('B', B), ('gh', gh), ('gw', gw)):
         if not isinstance(v, int) or v < 1: raise ValueError(f"{name} must be a positive int, got {v!r}")
@@ -67,7 +67,7 @@ def random_mask(B: int, gh: int, gw: int, n_keep: int, generator: Optional[torch
     noise = torch.rand(B, gh * gw, generator=generator)
     return noise.argsort(dim=1)[:, :n_keep].sort(dim=1).values
 
-# %% ../nbs/01_masking.ipynb #c6447e5c
+# %% ../nbs/01_masking.ipynb #64ce70ff
 def _divisors(n: int) -> list[int]: return [d for d in range(1, n + 1) if n % d == 0]
 
 def grid_windows(gh: int, gw: int) -> dict:
@@ -103,7 +103,7 @@ def grid_mask(B: int, gh: int, gw: int, keep: Union[float, int], random_offset: 
     cols = torch.arange(nw).view(1, 1, nw) * kw + dx
     return (rows * gw + cols).reshape(B, nh * nw)   # row-major, hence already sorted
 
-# %% ../nbs/01_masking.ipynb #e3e6779b
+# %% ../nbs/01_masking.ipynb #44c0bfa2
 def block_shape(gh: int, gw: int, n_keep: int) -> tuple[int, int]:
     "The most square `(bh, bw)` with `bh·bw = n_keep` that fits in a `gh × gw` grid."
     fits = [(h, n_keep // h) for h in _divisors(n_keep) if h <= gh and n_keep // h <= gw]
@@ -125,7 +125,7 @@ def block_mask(B: int, gh: int, gw: int, n_keep: Union[int, float],
     cols = left + torch.arange(bw).view(1, 1, bw)
     return (rows * gw + cols).reshape(B, bh * bw)
 
-# %% ../nbs/01_masking.ipynb #5e59a13c
+# %% ../nbs/01_masking.ipynb #6ac65004
 class TokenMasking(nn.Module):
     "Keep the class token and `keep` of the patch tokens (random | grid | block); a drop-in for ViT `patch_dropout`."
     def __init__(self, strategy: str, grid_size: Sequence[int], keep: Union[float, int], grid_random: bool = True,
@@ -164,7 +164,7 @@ class TokenMasking(nn.Module):
         patches = x[:, P:].gather(1, idx.unsqueeze(-1).expand(B, idx.shape[1], D))
         return torch.cat([x[:, :P], patches], dim=1)
 
-# %% ../nbs/01_masking.ipynb #507722aa
+# %% ../nbs/01_masking.ipynb #c11d6f6f
 def set_image_masking(model: nn.Module, strategy: str, keep: Union[float, int] = 1.0, grid_random: bool = True,
                       always: bool = False, seed: Optional[int] = None) -> nn.Module:
     "Install image token masking `strategy` (none | resize | random | grid | block) in `model.visual`; returns model."
@@ -182,7 +182,7 @@ def set_image_masking(model: nn.Module, strategy: str, keep: Union[float, int] =
         visual.patch_dropout = TokenMasking(strategy, (gh, gw), keep, grid_random=grid_random, always=always, seed=seed)
     return model
 
-# %% ../nbs/01_masking.ipynb #5a8f5b3b
+# %% ../nbs/01_masking.ipynb #7e8f0ecd
 TAGGER_RESOURCE = 'averaged_perceptron_tagger_eng'
 
 @functools.lru_cache(maxsize=1)
@@ -213,7 +213,7 @@ def syntax_rank(tag: str) -> int:
     "CLIPA's word priority from a Penn tag: noun 0 < adjective 1 < verb 2 < other 3."
     return 0 if tag.startswith('NN') else 1 if tag.startswith('JJ') else 2 if tag.startswith('VB') else 3
 
-# %% ../nbs/01_masking.ipynb #a70e9704
+# %% ../nbs/01_masking.ipynb #d8095726
 class TextReducer:
     "Tokenise captions to [B, context_length] with open_clip's BPE, reducing long ones by truncate | random | block | syntax."
     def __init__(self, strategy: str, context_length: int, seed: int = 0, cache_size: int = 2 ** 18):
@@ -227,11 +227,12 @@ class TextReducer:
         self.generator = torch.Generator().manual_seed(seed)
         if strategy == 'syntax': get_tagger()   # fail at construction, not inside a data loader
         self.words = functools.lru_cache(maxsize=cache_size)(self._words)
+        self.rows = functools.lru_cache(maxsize=cache_size)(self._row)
 
     def __repr__(self): return f"TextReducer({self.strategy!r}, context_length={self.context_length}, seed={self.seed})"
 
     def __getstate__(self):  # picklable for spawned data-loader workers: the cache and tokenizer are rebuilt there
-        st = {k: v for k, v in self.__dict__.items() if k not in ('words', 'tokenizer', 'generator')}
+        st = {k: v for k, v in self.__dict__.items() if k not in ('words', 'rows', 'tokenizer', 'generator')}
         return dict(st, generator_state=self.generator.get_state(), cache_size=self.words.cache_info().maxsize)
 
     def __setstate__(self, st):
@@ -240,6 +241,7 @@ class TextReducer:
         self.tokenizer = get_bpe()
         self.generator = torch.Generator(); self.generator.set_state(gs)
         self.words = functools.lru_cache(maxsize=cache_size)(self._words)
+        self.rows = functools.lru_cache(maxsize=cache_size)(self._row)
 
     def _words(self, caption: str) -> tuple:
         "Per word of `caption`: (BPE ids, syntax rank); tagged in context, cached per distinct caption."
@@ -268,21 +270,23 @@ class TextReducer:
         start = int(torch.randint(0, len(ids) - budget + 1, (1,), generator=self.generator))
         return ids[start:start + budget]
 
+    def _row(self, caption: str) -> tuple:
+        "One caption's padded row: SOT, kept tokens, EOT, zeros (cached for the deterministic strategies)."
+        ids = [self.sot] + self.select(caption) + [self.eot]
+        return tuple(ids + [0] * (self.context_length - len(ids)))
+
     def __call__(self, captions: Union[str, Sequence[str]]) -> torch.Tensor:
         "LongTensor [B, context_length]: SOT, kept tokens, EOT, zero padding."
         if isinstance(captions, str): captions = [captions]
-        out = torch.zeros(len(captions), self.context_length, dtype=torch.long)
-        for b, c in enumerate(captions):
-            ids = [self.sot] + self.select(c) + [self.eot]
-            out[b, :len(ids)] = torch.tensor(ids)
-        return out
+        row = self.rows if self.strategy in ('truncate', 'syntax') else self._row   # random / block draw each time
+        return torch.tensor([row(c) for c in captions], dtype=torch.long).reshape(len(captions), self.context_length)
 
     def decode(self, tokens: torch.Tensor) -> list[str]:
         "Captions back from [B, L] ids (SOT, EOT and padding dropped)."
         return [self.tokenizer.decode([t for t in row.tolist() if t not in (0, self.sot, self.eot)]).strip()
                 for row in tokens]
 
-# %% ../nbs/01_masking.ipynb #15d66bff
+# %% ../nbs/01_masking.ipynb #698243f0
 def _to_array(image, size: int):
     import numpy as np
     from PIL import Image
