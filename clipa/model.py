@@ -7,7 +7,7 @@ __all__ = ['CPU_TIERS', 'PAPER_MODELS', 'MODEL_CONFIGS', 'POS_EMBED_TYPES', 'reg
            'save_checkpoint', 'load_checkpoint_into', 'GFlops', 'image_tokens', 'gflops', 'train_gflops',
            'gflops_table', 'write_gflops_report']
 
-# %% ../nbs/02_model.ipynb #2f55191b
+# %% ../nbs/02_model.ipynb #59857f1c
 import os, json, math, hashlib, logging, tempfile, contextlib
 from dataclasses import dataclass, asdict
 from functools import lru_cache
@@ -21,7 +21,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from .masking import kept_tokens
 from .data import atomic_write
 
-# %% ../nbs/02_model.ipynb #de81a604
+# %% ../nbs/02_model.ipynb #69c2bdd4
 def _cfg(embed_dim: int, v_width: int, v_layers: int, v_head_width: int, patch: int, image_size: int,
          t_width: int, t_layers: int, t_heads: int, context_length: int) -> dict:
     "One open_clip model config (JSON-like dict) in CLIPA-v1 style."
@@ -31,10 +31,11 @@ def _cfg(embed_dim: int, v_width: int, v_layers: int, v_head_width: int, patch: 
                 text_cfg=dict(context_length=context_length, vocab_size=49408, width=t_width, heads=t_heads,
                               layers=t_layers))
 
-CPU_TIERS = ('clipa-tiny', 'clipa-small', 'clipa-base')
+CPU_TIERS = ('clipa-micro', 'clipa-tiny', 'clipa-small', 'clipa-base')
 PAPER_MODELS = ('CLIPA-S-16', 'CLIPA-B-16', 'CLIPA-L-16', 'CLIPA-H-14')
 MODEL_CONFIGS = {
     #                      embed  vW  vL  vHW patch img  tW  tL tH ctx
+    'clipa-micro': _cfg(32,    64,  2, 32,  8,  64,  32, 2,  2, 32),
     'clipa-tiny':  _cfg(64,    96,  4, 32,  8,  64,  32, 3,  2, 32),
     'clipa-small': _cfg(128,  192,  6, 32,  8,  64, 128, 4,  4, 32),
     'clipa-base':  _cfg(256,  384,  8, 64,  8,  64, 256, 6,  4, 32),
@@ -44,7 +45,7 @@ MODEL_CONFIGS = {
     'CLIPA-H-14':  _cfg(1024, 1280, 32, 80, 14, 224, 1024, 24, 16, 77),
 }
 
-# %% ../nbs/02_model.ipynb #58885971
+# %% ../nbs/02_model.ipynb #06f5346f
 def _config_dir() -> Path:
     "Folder the current `MODEL_CONFIGS` are written to (content-addressed, so versions never clash)."
     digest = hashlib.sha1(json.dumps(MODEL_CONFIGS, sort_keys=True).encode()).hexdigest()[:12]
@@ -66,7 +67,7 @@ def register_models() -> list[str]:
 
 register_models();
 
-# %% ../nbs/02_model.ipynb #98a7d8ba
+# %% ../nbs/02_model.ipynb #4d38de40
 POS_EMBED_TYPES = ('learnable', 'sin_cos_2d')
 
 def _model_config(name: str) -> dict:
@@ -125,7 +126,7 @@ def create_model(name: str, image_size: int | None = None, context_length: int |
         return open_clip.create_model(name, device=device, precision=precision, force_image_size=image_size,
                                       force_context_length=context_length, **kw)
 
-# %% ../nbs/02_model.ipynb #25f78d21
+# %% ../nbs/02_model.ipynb #e60683e8
 @lru_cache(maxsize=None)
 def _param_counts(name: str) -> tuple[int, int]:
     "(image tower, total) parameter counts of `name` at its default size."
@@ -145,7 +146,7 @@ def model_info(name: str) -> dict:
                 vocab_size=t.get('vocab_size', 49408), pool_type=v.get('pool_type', 'tok'),
                 params=n_all, params_image=n_img, params_text=n_all - n_img)
 
-# %% ../nbs/02_model.ipynb #2ae37583
+# %% ../nbs/02_model.ipynb #3657c8e6
 def _plain(x) -> bool:
     "True if `x` is loadable by `torch.load(weights_only=True)` (plain data and tensors)."
     if x is None or isinstance(x, (bool, int, float, str, torch.Tensor)): return True
@@ -173,7 +174,7 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike, **extra) -> str:
         raise
     return str(path)
 
-# %% ../nbs/02_model.ipynb #a7a8a348
+# %% ../nbs/02_model.ipynb #2a7ca0e0
 def load_checkpoint_into(model: nn.Module, path: str | os.PathLike, strict: bool = True):
     "Load checkpoint `path` into `model`, interpolating image and text position embeddings; returns incompatible keys."
     if not Path(path).is_file(): raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
@@ -186,7 +187,7 @@ def load_checkpoint_into(model: nn.Module, path: str | os.PathLike, strict: bool
         with torch.no_grad(): model.visual.positional_embedding.copy_(fixed)
     return keys
 
-# %% ../nbs/02_model.ipynb #dd512832
+# %% ../nbs/02_model.ipynb #f89473f7
 @dataclass(frozen=True)
 class GFlops:
     "GFLOPs per image-text pair: image tower, text tower and their total."
@@ -249,7 +250,7 @@ def train_gflops(model_name: str, image_size: int | None = None, image_keep: flo
     "Training (forward + backward) GFLOPs per image-text pair, counted with `FlopCounterMode`."
     return _gflops(model_name, image_size, image_keep, text_len, True)
 
-# %% ../nbs/02_model.ipynb #992ff57d
+# %% ../nbs/02_model.ipynb #f7a9e007
 def _snap(size: int, patch: int) -> int:
     "Nearest positive multiple of `patch` to `size`."
     return max(patch, int(round(size / patch)) * patch)
@@ -273,7 +274,7 @@ def gflops_table(models=PAPER_MODELS, image_sizes=(224, 112, 64), image_keeps=(1
                                      train_gflops=t.total, relative=t.total / full))
     return pd.DataFrame(rows)
 
-# %% ../nbs/02_model.ipynb #a84ed69a
+# %% ../nbs/02_model.ipynb #8c8f9787
 def _md_table(df) -> str:
     "A pandas DataFrame as a GitHub markdown table (no tabulate dependency)."
     fmt = lambda v: f'{v:.2f}' if isinstance(v, float) else str(v)
