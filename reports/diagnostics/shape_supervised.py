@@ -4,7 +4,7 @@ Trains the ViT of `clipa-tiny` (or another registered model) plus a linear head 
 the shapes `shape` split (every object in an image has the same shape; 7 classes), and reports held-out top-1 on
 1000 other images after each epoch. Used in reports/README.md ("Shape at this scale").
 
-    python reports/diagnostics/shape_supervised.py --n 5000 --epochs 8 --lr 1e-3 [--model clipa-tiny] [--patch 4]
+    python reports/diagnostics/shape_supervised.py --n 5000 --epochs 8 --lr 1e-3 [--model clipa-tiny] [--patch 4] [--pool tok]
 """
 import argparse, json, time
 import numpy as np
@@ -25,12 +25,15 @@ def main():
     ap.add_argument('--n', type=int, default=5000); ap.add_argument('--epochs', type=int, default=8)
     ap.add_argument('--lr', type=float, default=1e-3); ap.add_argument('--model', default='clipa-tiny')
     ap.add_argument('--patch', type=int, default=None, help='override the patch size (e.g. 4: 256 tokens at 64 px)')
+    ap.add_argument('--pool', choices=('avg', 'tok'), default='avg',
+                    help="avg: CLIPA's global average pooling (the clipa tiers); tok: a class token and a pre-LayerNorm")
     ap.add_argument('--batch-size', type=int, default=128); ap.add_argument('--seed', type=int, default=0)
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     x, y = tensors(make_shapes(a.n, seed=5, split='shape')); tx, ty = tensors(make_shapes(1000, seed=6, split='shape'))
     cfg = json.loads(json.dumps(cm.MODEL_CONFIGS[a.model]))
     if a.patch: cfg['vision_cfg']['patch_size'] = a.patch
+    if a.pool == 'tok': cfg['vision_cfg'].update(pool_type='tok', no_ln_pre=False, final_ln_after_pool=False)
     visual = open_clip.model.CLIP(**cfg).visual
     head = torch.nn.Linear(visual.output_dim, len(SHAPES))
     opt = torch.optim.AdamW(list(visual.parameters()) + list(head.parameters()), lr=a.lr, weight_decay=0.05)
