@@ -9,14 +9,14 @@ __all__ = ['STUDY_KEYS', 'STAGE_KEYS', 'AFTER_KEYS', 'LINK_SUGAR', 'DEFAULT_LINK
            'Run', 'plan', 'plan_after', 'estimate_compute', 'read_status', 'write_status', 'run_stage', 'format_plan',
            'model_facts', 'token_columns', 'collect_results', 'key_metrics', 'write_summary', 'run_study', 'main']
 
-# %% ../nbs/07_study.ipynb #9c6e0581
+# %% ../nbs/07_study.ipynb #d5ffa323
 import argparse, ast, copy, datetime, fnmatch, hashlib, importlib.util, itertools, json, math, os, re, shutil, socket, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 import yaml
 
-# %% ../nbs/07_study.ipynb #282ad4f6
+# %% ../nbs/07_study.ipynb #9c0464dd
 def atomic_write_text(path: str | Path, text: str) -> Path:
     "Write `text` to `path` atomically (clipa.data's temp-file-then-os.replace writer)."
     from clipa.data import atomic_write
@@ -39,7 +39,7 @@ def human_flops(gflops: float | None) -> str:
         if abs(v) >= div: return f'{v / div:.3g} {suf}'
     return f'{v:.3g} FLOP'
 
-# %% ../nbs/07_study.ipynb #ff09b60e
+# %% ../nbs/07_study.ipynb #302d7add
 def repo_nbs() -> Path | None:
     "The `nbs/` folder of the checkout clipa is imported from (None for a non-editable install)."
     spec = importlib.util.find_spec('clipa')
@@ -93,7 +93,7 @@ def find_notebook(ref: str, base: Path | None = None, stage: str = '?') -> Path:
     raise FileNotFoundError(f"stage '{stage}': notebook '{ref}' not found (looked for {', '.join(map(str, cands))}); "
                             f"available notebooks: {', '.join(avail) or 'none'}; give a bare name or a path to an .ipynb")
 
-# %% ../nbs/07_study.ipynb #d6adbc82
+# %% ../nbs/07_study.ipynb #38385484
 STUDY_KEYS = ('name', 'description', 'dataset', 'defaults', 'stages', 'grid', 'run_name', 'after')
 STAGE_KEYS = ('name', 'notebook', 'description', 'parameters', 'checkpoint_from', 'init_from', 'links')
 AFTER_KEYS = ('name', 'notebook', 'description', 'parameters')
@@ -129,7 +129,7 @@ class Study:
 
     def stage(self, name): return next(s for s in self.stages if s.name == name)
 
-# %% ../nbs/07_study.ipynb #8f7a900b
+# %% ../nbs/07_study.ipynb #ff8f9f6c
 _NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._+-]*$')
 
 def _declared_params(nb: Path) -> dict:
@@ -192,7 +192,7 @@ def _parse_stage(d, i, base, where, allowed, earlier):
     spec.links = links
     return spec
 
-# %% ../nbs/07_study.ipynb #e8c81de6
+# %% ../nbs/07_study.ipynb #449c629d
 def _parse_grid_raw(grid) -> list:
     "The grid as a list of sub-grids, without checks (for display)."
     return [] if not grid else (grid if isinstance(grid, list) else [grid])
@@ -231,7 +231,7 @@ def _parse_grid(grid, stages) -> list:
         out.append(dict(g))
     return out
 
-# %% ../nbs/07_study.ipynb #3f1fa508
+# %% ../nbs/07_study.ipynb #9f148bcf
 def load_study(study: str | Path | dict, base: str | Path | None = None) -> Study:
     "Read and validate a study (a path, a bare name such as 'default', or a dict)."
     if isinstance(study, Study): return study
@@ -274,7 +274,7 @@ def load_study(study: str | Path | dict, base: str | Path | None = None) -> Stud
     return Study(name=name, path=path, stages=stages, defaults=dict(defaults), grid=_parse_grid(d.get('grid'), stages),
                  after=after, description=str(d.get('description', '') or ''), dataset=d.get('dataset'), run_name=run_name)
 
-# %% ../nbs/07_study.ipynb #5c5dcf8c
+# %% ../nbs/07_study.ipynb #6b56bd90
 _AXIS_FMT = {'image_keep': 'k{}', 'text_length': 'L{}', 'image_size': '{}px', 'samples': 's{}', 'data_size': 'n{}',
              'max_samples': 'n{}', 'batch_size': 'b{}', 'lr': 'lr{}', 'seed': 'seed{}', 'nproc': 'x{}'}
 
@@ -298,7 +298,7 @@ def run_name_for(axes: dict, fmt: str | None = None, params: dict | None = None)
         return re.sub(r'[^A-Za-z0-9._+@-]+', '-', name)
     return '_'.join(_token(a, v) for a, v in axes.items()) or 'main'
 
-# %% ../nbs/07_study.ipynb #248d2454
+# %% ../nbs/07_study.ipynb #8e65a50b
 def expand_grid(grid: list) -> list[dict]:
     "Grid points in order: the product of each sub-grid's axes, sub-grids concatenated, exact duplicates dropped."
     if not grid: return [{}]
@@ -309,7 +309,7 @@ def expand_grid(grid: list) -> list[dict]:
             if key not in seen: seen.add(key); pts.append(p)
     return pts
 
-# %% ../nbs/07_study.ipynb #d51675fe
+# %% ../nbs/07_study.ipynb #8ddcc263
 @dataclass
 class StageRun:
     "One stage of one run: the notebook, where it executes to, its resolved parameters and (estimated) compute."
@@ -353,7 +353,7 @@ class Run:
         g = [s.gflops for s in self.stages if s.is_training]
         return sum(g) if g and all(x is not None for x in g) else None
 
-# %% ../nbs/07_study.ipynb #4ec83c57
+# %% ../nbs/07_study.ipynb #de9de195
 _TEMPLATE = re.compile(r'\$\{([A-Za-z_][A-Za-z0-9_.]*)\}')
 
 def _fill(v, ctx, where):
@@ -380,7 +380,7 @@ def _resolve(spec: StageSpec, shared: dict, scoped: dict, runner: dict, ctx: dic
 def _shared(study: Study) -> dict:
     return ({'dataset': study.dataset} if study.dataset is not None else {}) | study.defaults
 
-# %% ../nbs/07_study.ipynb #05723d41
+# %% ../nbs/07_study.ipynb #6475e462
 def plan(study: Study | str | Path | dict, reports_root: str | Path = 'reports') -> list[Run]:
     "Expand the study's grid into runs with resolved stage parameters, output paths and links."
     study = load_study(study)
@@ -422,7 +422,7 @@ def plan_after(study: Study, reports_root: str | Path = 'reports') -> list[Stage
                             runner_keys=('out_dir', 'results_csv'), notebook_defaults=spec.declared))
     return out
 
-# %% ../nbs/07_study.ipynb #288edd19
+# %% ../nbs/07_study.ipynb #bd70a5d2
 _GFLOPS_CACHE = {}   # (model, image_size, keep, text_len) -> (GFLOPs per sample | None, note), for the default counter
 
 def _default_gflops_fn(model, image_size=None, image_keep=1.0, text_len=None) -> float:
@@ -458,7 +458,7 @@ def estimate_compute(runs: list[Run], gflops_fn: Callable | None = None) -> list
             st.gflops_per_sample, st.compute_note = cache[key]
     return runs
 
-# %% ../nbs/07_study.ipynb #3abf46e3
+# %% ../nbs/07_study.ipynb #ea539b5c
 STATUSES = ('pending', 'running', 'completed', 'failed')
 
 def read_status(run_dir: str | Path) -> dict:
@@ -475,7 +475,7 @@ def _canon(params: dict, skip=()) -> str:
     "Parameters as canonical JSON, without the runner-set paths in `skip` (so moving reports/ is not a change)."
     return json.dumps({k: v for k, v in params.items() if k not in skip}, sort_keys=True, default=str)
 
-# %% ../nbs/07_study.ipynb #01294786
+# %% ../nbs/07_study.ipynb #64a206da
 def _pid_alive(pid: int) -> bool:
     try: os.kill(pid, 0)
     except ProcessLookupError: return False
@@ -497,7 +497,7 @@ class _StudyLock:
         return self
     def __exit__(self, *a): self.path.unlink(missing_ok=True)
 
-# %% ../nbs/07_study.ipynb #1ec5d387
+# %% ../nbs/07_study.ipynb #3b53a361
 def _execute(st: StageRun, kernel: str, cwd, log_output: bool):
     import papermill as pm, warnings, logging
     st.out_dir.mkdir(parents=True, exist_ok=True)
@@ -531,7 +531,7 @@ def run_stage(st: StageRun, stage_status: dict, kernel: str = 'python3', cwd=Non
     if on_change: on_change()
     return ok
 
-# %% ../nbs/07_study.ipynb #6f5b8289
+# %% ../nbs/07_study.ipynb #943e60c8
 def _select(runs: list[Run], only) -> list[Run]:
     if not only: return runs
     pats = [only] if isinstance(only, str) else list(only)
@@ -556,7 +556,7 @@ def _clear(st: StageRun):
     if st.out_dir.is_dir(): shutil.rmtree(st.out_dir)
     st.output.unlink(missing_ok=True)
 
-# %% ../nbs/07_study.ipynb #0bdb591e
+# %% ../nbs/07_study.ipynb #9b5c6342
 def format_plan(study: Study, runs: list[Run], after: list[StageRun] | None = None) -> str:
     "The dry-run text: each run's stages, grid values and estimated training compute."
     lines = [f"study '{study.name}': {len(runs)} run(s) × {len(study.stages)} stage(s)"
@@ -583,7 +583,7 @@ def format_plan(study: Study, runs: list[Run], after: list[StageRun] | None = No
     for n in sorted(notes): lines.append(f"  (compute n/a: {n})")
     return '\n'.join(lines)
 
-# %% ../nbs/07_study.ipynb #fb792ac5
+# %% ../nbs/07_study.ipynb #7f297d9c
 def _scalar(v): return isinstance(v, (int, float, bool)) or v is None
 
 _FACTS = {}
@@ -703,7 +703,7 @@ def collect_results(study: Study, runs: list[Run], report_dir: str | Path) -> tu
     atomic_write_text(report_dir / 'results_tidy.csv', tidy_df.to_csv(index=False))
     return wide, tidy_df, mcols
 
-# %% ../nbs/07_study.ipynb #4c7871c4
+# %% ../nbs/07_study.ipynb #2013d87b
 def _fmt(v) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)): return '–'
     if isinstance(v, float): return f'{v:.4g}'
@@ -772,7 +772,7 @@ def write_summary(study: Study, runs: list[Run], wide, mcols: list, after: list[
     if figs: md += ['## Figures', ''] + [f'![{_rel(p, report_dir)}]({_rel(p, report_dir)})' for p in figs] + ['']
     return atomic_write_text(report_dir / 'summary.md', '\n'.join(md))
 
-# %% ../nbs/07_study.ipynb #f5e39cce
+# %% ../nbs/07_study.ipynb #75dd1c40
 def _results_hash(wide, mcols) -> str:
     "Fingerprint of what the study-level stages read: runs, status, compute and metrics (not wall times)."
     if not len(wide): return ''
@@ -854,7 +854,7 @@ def run_study(study: Study | str | Path | dict, reports_root: str | Path = 'repo
         + (f" ({', '.join(failed)})" if failed else '') + f"; summary: {summary}")
     return out
 
-# %% ../nbs/07_study.ipynb #97b56142
+# %% ../nbs/07_study.ipynb #23ad8785
 def main(argv: list[str] | None = None):
     "CLI: clipa-study STUDY.yaml|NAME [--dry-run] [--reports DIR] [--only RUN ...] [--force]."
     ap = argparse.ArgumentParser(prog='clipa-study', description='Run a study: its stage notebooks through papermill, '
@@ -874,5 +874,5 @@ def main(argv: list[str] | None = None):
         print(f'clipa-study: error: {e}', file=sys.stderr); raise SystemExit(2)
     if not res.get('dry_run') and not res['ok']: raise SystemExit(1)
 
-# %% ../nbs/07_study.ipynb #5e5ac5d9
+# %% ../nbs/07_study.ipynb #b2248c0e
 if __name__ == '__main__' and '__file__' in globals(): main()

@@ -72,11 +72,15 @@ def test_shipped_study_dry_run(name, tmp_path, capsys, monkeypatch):
 def test_shipped_study_plans():
     from clipa.study import plan
     test = {r.name: r for r in plan('inverse_scaling_sweep')}
-    assert len(test) >= 3 * (1 + 4 * 2) and {'clipa-tiny_grid_k0.25_truncate_L32', 'clipa-base_none_k1_syntax_L8'} <= set(test)
+    assert len(test) == 4 * (1 + 4 * 2 + 2 * 2)
+    assert {'clipa-micro_none_k1_truncate_L32', 'clipa-tiny_grid_k0.25_truncate_L32', 'clipa-base_none_k1_syntax_L8'} <= set(test)
     ft = test['clipa-small_block_k0.5_truncate_L32'].stages[1].parameters
     assert ft['image_strategy'] == 'none' and ft['init_checkpoint'].endswith('clipa-small_block_k0.5_truncate_L32/pretrain/checkpoints/final.pt')
-    runs = plan('openclip_scaling')
-    assert len(runs) == 27 and runs[0].stages[1].parameters.get('max_samples') is None   # evaluate keeps all images
+    runs = plan('openclip_scaling')                  # 9 tiny + 3 precision + 4 small
+    assert len(runs) == 16 and runs[0].stages[1].parameters.get('max_samples') is None   # evaluate keeps all images
+    pre = [r.stages[0].parameters for r in runs]
+    assert [(p['max_samples'], p['samples']) for p in pre[:3]] == [(2000, 8000), (2000, 24000), (2000, 72000)]
+    assert sorted(p.get('precision', 'fp32') for p in pre[9:12]) == ['amp', 'amp_bf16', 'fp32']
 
 
 @needs_stages
@@ -127,5 +131,5 @@ def test_sweep_notebook_dry_run(tmp_path):
                        env=_env(), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     text = ''.join(''.join(o.get('text', '')) for c in json.loads(out.read_text())['cells'] for o in c.get('outputs', []))
-    assert 'inverse_scaling_sweep: 39 runs' in text, text[:2000]
+    assert 'inverse_scaling_sweep: 52 runs' in text, text[:2000]
     assert not (tmp_path / 'r').exists()

@@ -90,9 +90,9 @@ def test_torchrun_two_ranks_matches_one(shapes, tmp_path):
     "torchrun --nproc_per_node 2 (gloo) sees the same global batch and follows the 1-rank loss curve."
     from clipa.train import main
     kw = dict(samples=16 * 6, save_every=0)
-    s1 = main(_args(shapes, tmp_path / 'one', **kw))                         # 1 rank, in this process
+    assert main(_args(shapes, tmp_path / 'one', **kw)) == 0                  # 1 rank, in this process; exit status 0
     _run(_args(shapes, tmp_path / 'two', **kw), tmp_path, torchrun=2)
-    s2 = json.loads((tmp_path / 'two' / 'summary.json').read_text())
+    s1, s2 = (json.loads((tmp_path / d / 'summary.json').read_text()) for d in ('one', 'two'))
     assert (s1['world_size'], s2['world_size'], s2['samples_seen']) == (1, 2, s1['samples_seen'])
     l1, l2 = pd.read_csv(tmp_path / 'one' / 'log.csv'), pd.read_csv(tmp_path / 'two' / 'log.csv')
     assert len(l1) == len(l2) == 6
