@@ -20,6 +20,16 @@ def tensors(samples):
     return to_model_input(x, 64), torch.tensor([SHAPES.index(s['labels']['shape']) for s in samples])
 
 
+def conv_stem(width: int, patch: int) -> torch.nn.Module:
+    "log2(patch) stride-2 3x3 convolutions (GELU between) that map pixels to the same [B, width, H/patch, W/patch] grid."
+    n = patch.bit_length() - 1; chans = [3] + [max(width // 2 ** (n - i), 16) for i in range(1, n)] + [width]
+    layers = []
+    for i in range(n):
+        layers.append(torch.nn.Conv2d(chans[i], chans[i + 1], 3, stride=2, padding=1))
+        if i < n - 1: layers.append(torch.nn.GELU())
+    return torch.nn.Sequential(*layers)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--n', type=int, default=5000); ap.add_argument('--epochs', type=int, default=8)
@@ -27,6 +37,8 @@ def main():
     ap.add_argument('--patch', type=int, default=None, help='override the patch size (e.g. 4: 256 tokens at 64 px)')
     ap.add_argument('--pool', choices=('avg', 'tok'), default='avg',
                     help="avg: CLIPA's global average pooling (the clipa tiers); tok: a class token and a pre-LayerNorm")
+    ap.add_argument('--stem', choices=('patch', 'conv'), default='patch',
+                    help="patch: the ViT's linear patch embedding; conv: three stride-2 3x3 convolutions in its place")
     ap.add_argument('--batch-size', type=int, default=128); ap.add_argument('--seed', type=int, default=0)
     a = ap.parse_args()
     torch.manual_seed(a.seed)
@@ -35,6 +47,7 @@ def main():
     if a.patch: cfg['vision_cfg']['patch_size'] = a.patch
     if a.pool == 'tok': cfg['vision_cfg'].update(pool_type='tok', no_ln_pre=False, final_ln_after_pool=False)
     visual = open_clip.model.CLIP(**cfg).visual
+    if a.stem == 'conv': visual.conv1 = conv_stem(visual.conv1.out_channels, visual.conv1.stride[0])
     head = torch.nn.Linear(visual.output_dim, len(SHAPES))
     opt = torch.optim.AdamW(list(visual.parameters()) + list(head.parameters()), lr=a.lr, weight_decay=0.05)
     t0 = time.time()
