@@ -7,7 +7,7 @@ __all__ = ['CPU_TIERS', 'PAPER_MODELS', 'MODEL_CONFIGS', 'POS_EMBED_TYPES', 'reg
            'save_checkpoint', 'load_checkpoint_into', 'GFlops', 'image_tokens', 'gflops', 'train_gflops',
            'gflops_table', 'write_gflops_report']
 
-# %% ../nbs/02_model.ipynb #59857f1c
+# %% ../nbs/02_model.ipynb #942c9321
 import os, json, math, hashlib, logging, tempfile, contextlib
 from dataclasses import dataclass, asdict
 from functools import lru_cache
@@ -21,7 +21,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from .masking import kept_tokens
 from .data import atomic_write
 
-# %% ../nbs/02_model.ipynb #69c2bdd4
+# %% ../nbs/02_model.ipynb #90df5783
 def _cfg(embed_dim: int, v_width: int, v_layers: int, v_head_width: int, patch: int, image_size: int,
          t_width: int, t_layers: int, t_heads: int, context_length: int) -> dict:
     "One open_clip model config (JSON-like dict) in CLIPA-v1 style."
@@ -45,7 +45,7 @@ MODEL_CONFIGS = {
     'CLIPA-H-14':  _cfg(1024, 1280, 32, 80, 14, 224, 1024, 24, 16, 77),
 }
 
-# %% ../nbs/02_model.ipynb #06f5346f
+# %% ../nbs/02_model.ipynb #fd35579e
 def _config_dir() -> Path:
     "Folder the current `MODEL_CONFIGS` are written to (content-addressed, so versions never clash)."
     digest = hashlib.sha1(json.dumps(MODEL_CONFIGS, sort_keys=True).encode()).hexdigest()[:12]
@@ -67,7 +67,7 @@ def register_models() -> list[str]:
 
 register_models();
 
-# %% ../nbs/02_model.ipynb #4d38de40
+# %% ../nbs/02_model.ipynb #f4a0eb5f
 POS_EMBED_TYPES = ('learnable', 'sin_cos_2d')
 
 def _model_config(name: str) -> dict:
@@ -126,7 +126,7 @@ def create_model(name: str, image_size: int | None = None, context_length: int |
         return open_clip.create_model(name, device=device, precision=precision, force_image_size=image_size,
                                       force_context_length=context_length, **kw)
 
-# %% ../nbs/02_model.ipynb #e60683e8
+# %% ../nbs/02_model.ipynb #2673ca54
 @lru_cache(maxsize=None)
 def _param_counts(name: str) -> tuple[int, int]:
     "(image tower, total) parameter counts of `name` at its default size."
@@ -146,7 +146,7 @@ def model_info(name: str) -> dict:
                 vocab_size=t.get('vocab_size', 49408), pool_type=v.get('pool_type', 'tok'),
                 params=n_all, params_image=n_img, params_text=n_all - n_img)
 
-# %% ../nbs/02_model.ipynb #3657c8e6
+# %% ../nbs/02_model.ipynb #a9b66b99
 def _plain(x) -> bool:
     "True if `x` is loadable by `torch.load(weights_only=True)` (plain data and tensors)."
     if x is None or isinstance(x, (bool, int, float, str, torch.Tensor)): return True
@@ -163,18 +163,9 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike, **extra) -> str:
                         f"convert them (e.g. dataclasses.asdict) so torch.load(weights_only=True) can read them")
     model = getattr(model, 'module', model)  # unwrap DistributedDataParallel
     sd = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp'); os.close(fd)
-    try:
-        torch.save({'state_dict': sd, **extra}, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError): os.unlink(tmp)
-        raise
-    return str(path)
+    return atomic_write(path, lambda tmp: torch.save({'state_dict': sd, **extra}, tmp))
 
-# %% ../nbs/02_model.ipynb #2a7ca0e0
+# %% ../nbs/02_model.ipynb #f20bd471
 def load_checkpoint_into(model: nn.Module, path: str | os.PathLike, strict: bool = True):
     "Load checkpoint `path` into `model`, interpolating image and text position embeddings; returns incompatible keys."
     if not Path(path).is_file(): raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
@@ -187,7 +178,7 @@ def load_checkpoint_into(model: nn.Module, path: str | os.PathLike, strict: bool
         with torch.no_grad(): model.visual.positional_embedding.copy_(fixed)
     return keys
 
-# %% ../nbs/02_model.ipynb #f89473f7
+# %% ../nbs/02_model.ipynb #585bd1c3
 @dataclass(frozen=True)
 class GFlops:
     "GFLOPs per image-text pair: image tower, text tower and their total."
@@ -250,7 +241,7 @@ def train_gflops(model_name: str, image_size: int | None = None, image_keep: flo
     "Training (forward + backward) GFLOPs per image-text pair, counted with `FlopCounterMode`."
     return _gflops(model_name, image_size, image_keep, text_len, True)
 
-# %% ../nbs/02_model.ipynb #f7a9e007
+# %% ../nbs/02_model.ipynb #c13e1c17
 def _snap(size: int, patch: int) -> int:
     "Nearest positive multiple of `patch` to `size`."
     return max(patch, int(round(size / patch)) * patch)
@@ -274,7 +265,7 @@ def gflops_table(models=PAPER_MODELS, image_sizes=(224, 112, 64), image_keeps=(1
                                      train_gflops=t.total, relative=t.total / full))
     return pd.DataFrame(rows)
 
-# %% ../nbs/02_model.ipynb #8c8f9787
+# %% ../nbs/02_model.ipynb #60a2259a
 def _md_table(df) -> str:
     "A pandas DataFrame as a GitHub markdown table (no tabulate dependency)."
     fmt = lambda v: f'{v:.2f}' if isinstance(v, float) else str(v)

@@ -7,7 +7,7 @@ __all__ = ['MODELS', 'synthetic_sweep', 'select_sweep', 'metric_label', 'save_fi
            'text_tokens_figure', 'strategy_figure', 'compute_figure', 'tasks_compute_figure', 'samples_figure',
            'tasks_samples_figure', 'precision_figure']
 
-# %% ../nbs/06_plots.ipynb #416e64cf
+# %% ../nbs/06_plots.ipynb #16c9c6f1
 import os
 from pathlib import Path
 import numpy as np
@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 from .scaling import need_columns, atomic_csv, atomic_savefig, fit_power_law, _plain_log_y
 
-# %% ../nbs/06_plots.ipynb #053cf99b
+# %% ../nbs/06_plots.ipynb #5bcde70a
 MODELS = (('clipa-tiny', 2e6), ('clipa-small', 10e6), ('clipa-base', 30e6))
 _IMG_PEN = dict(resize=0.15, random=0.3, grid=0.4, block=0.7)
 _TXT_PEN = dict(syntax=0.2, truncate=0.35, block=0.45, random=0.6)
@@ -51,7 +51,7 @@ def synthetic_sweep(seed: int = 0, models=MODELS, image_tokens: int = 64, text_t
                 add('data', m, p, 'none', image_tokens, 'truncate', text_tokens, int(s), D)
     return pd.DataFrame(rows)
 
-# %% ../nbs/06_plots.ipynb #ffb099d6
+# %% ../nbs/06_plots.ipynb #54c35056
 def select_sweep(df: pd.DataFrame, kind: str) -> pd.DataFrame:
     "Rows of the `kind` ('image'|'text'|'data') experiment: by the `experiment` column, else by full tokens on the other axis."
     if kind not in ('image', 'text', 'data'): raise ValueError(f"kind {kind!r} is not one of: image, text, data")
@@ -88,7 +88,7 @@ def save_figure(fig, data: pd.DataFrame | None, path) -> tuple:
     csv = atomic_csv(data, path.with_suffix('.csv'))
     return atomic_savefig(fig, path), csv
 
-# %% ../nbs/06_plots.ipynb #b8f2b982
+# %% ../nbs/06_plots.ipynb #27d0ec00
 def _strategy_panels(df, tokens, strategy):
     "Per strategy: its rows plus the full-token baseline rows (shared) when it has none at full tokens."
     full = df[tokens].max()
@@ -135,7 +135,7 @@ def text_tokens_figure(df: pd.DataFrame, metric: str = 'shape_acc1', **kw):
     "Accuracy vs text tokens per model size, one panel per text strategy."
     return tokens_figure(df, 'text', metric, **kw)
 
-# %% ../nbs/06_plots.ipynb #331ef7dc
+# %% ../nbs/06_plots.ipynb #b17803e5
 def strategy_figure(df: pd.DataFrame, kind: str = 'image', metric: str = 'shape_acc1', model: str = 'model',
                     params: str = 'params', height: float = 3.2):
     "Bar chart: accuracy of each image/text reduction strategy at equal token counts, one panel per model."
@@ -164,7 +164,7 @@ def strategy_figure(df: pd.DataFrame, kind: str = 'image', metric: str = 'shape_
     fig.clipa_data = d
     return fig
 
-# %% ../nbs/06_plots.ipynb #c0f1cbf0
+# %% ../nbs/06_plots.ipynb #aa1a67f3
 _FIT_COLOURS = ('crimson', 'tab:blue', 'tab:green', 'tab:purple', 'tab:orange')
 
 def _compute_panel(ax, d: pd.DataFrame, compute: str, hue: str, params: str, fits: dict, extend: float, legend: bool = True):
@@ -186,14 +186,19 @@ def _compute_panel(ax, d: pd.DataFrame, compute: str, hue: str, params: str, fit
     ax.set_xscale('log'); ax.set_yscale('log'); _plain_log_y(ax)
     ax.set_xlabel(f'training compute (GFLOPs)  [{compute}]' if 'flop' in compute.lower() else f'training compute  [{compute}]')
 
+def _error_runs(df: pd.DataFrame, metric: str, compute: str, error: bool) -> pd.DataFrame:
+    "Runs with `metric` and `compute`, plus `error`: 1 − metric (or the metric), as a fraction, floored at 1e-4 for log axes."
+    d = df[df[metric].notna() & df[compute].notna()].copy()
+    m = d[metric].astype(float); m = m / 100 if m.max() > 1 else m
+    d['error'] = (1 - m if error else m).clip(lower=1e-4)
+    return d
+
 def compute_figure(df: pd.DataFrame, metric: str = 'shape_acc1', compute: str = 'gflops', error: bool = True,
                    hue: str = 'model', params: str = 'params', bins: int = 5, n_boot: int = 300, extend: float = 10.0,
                    fit=None, height: float = 4.0):
     "Log-log error vs training compute: runs per model size, Pareto frontier and fitted power law with its band."
     need_columns(df, [metric, compute, hue], 'compute_figure')
-    d = df[df[metric].notna() & df[compute].notna()].copy()
-    m = d[metric].astype(float); m = m / 100 if m.max() > 1 else m
-    d['error'] = 1 - m if error else m
+    d = _error_runs(df, metric, compute, error)
     fit = fit or fit_power_law(d, compute, 'error', bins=bins, n_boot=n_boot)
     with sns.axes_style('whitegrid'):
         fig, ax = plt.subplots(figsize=(height * 1.5, height))
@@ -205,7 +210,7 @@ def compute_figure(df: pd.DataFrame, metric: str = 'shape_acc1', compute: str = 
     fig.clipa_fit = fit
     return fig
 
-# %% ../nbs/06_plots.ipynb #06eed260
+# %% ../nbs/06_plots.ipynb #8561c949
 def tasks_compute_figure(df: pd.DataFrame, metrics: list, compute: str = 'gflops', hue: str = 'model',
                          params: str = 'params', family: str | None = None, error: bool = True, bins: int = 5,
                          n_boot: int = 300, extend: float = 3.0, height: float = 3.4, ncols: int = 3):
@@ -218,9 +223,7 @@ def tasks_compute_figure(df: pd.DataFrame, metrics: list, compute: str = 'gflops
         fig, axes = plt.subplots(nrows, ncols, figsize=(height * 1.45 * ncols, height * nrows), squeeze=False)
     data, all_fits = [], {}
     for i, (ax, metric) in enumerate(zip(axes.flat, metrics)):
-        d = df[df[metric].notna() & df[compute].notna()].copy()
-        m = d[metric].astype(float); m = m / 100 if m.max() > 1 else m
-        d['error'] = (1 - m if error else m).clip(lower=1e-4)
+        d = _error_runs(df, metric, compute, error)
         fits, notes = {}, []
         for fam, g in (d.groupby(family) if family else [('all', d)]):
             try: fits[fam] = fit_power_law(g, compute, 'error', bins=bins, n_boot=n_boot)
@@ -238,7 +241,7 @@ def tasks_compute_figure(df: pd.DataFrame, metrics: list, compute: str = 'gflops
     fig.clipa_fits = all_fits
     return fig
 
-# %% ../nbs/06_plots.ipynb #384767ec
+# %% ../nbs/06_plots.ipynb #b0964f3d
 def _samples_panel(ax, dm: pd.DataFrame, metric: str, samples: str, data: str, lab: dict, legend: bool):
     "Metric vs samples seen (log x), one line per data size (labels `lab`)."
     sns.lineplot(data=dm.assign(**{data: dm[data].map(lab)}), x=samples, y=metric, hue=data, hue_order=list(lab.values()),
@@ -263,7 +266,7 @@ def samples_figure(df: pd.DataFrame, metric: str = 'shape_acc1', samples: str = 
     fig.clipa_data = d
     return fig
 
-# %% ../nbs/06_plots.ipynb #f7e6e8ef
+# %% ../nbs/06_plots.ipynb #119a68c9
 def tasks_samples_figure(df: pd.DataFrame, metrics: list, samples: str = 'samples_seen', data: str = 'data_size',
                          model: str = 'model', params: str = 'params', height: float = 2.8):
     "Bottleneck view per task: rows = metrics, columns = models, one line per data size against samples seen."
@@ -290,7 +293,7 @@ def tasks_samples_figure(df: pd.DataFrame, metrics: list, samples: str = 'sample
     fig.clipa_data = df[[c for c in [model, data, samples, *metrics] if c in df]]
     return fig
 
-# %% ../nbs/06_plots.ipynb #0bb2b78b
+# %% ../nbs/06_plots.ipynb #8823184b
 def precision_figure(logs: dict, events: dict | None = None, height: float = 3.2):
     "Loss vs samples seen per precision with loss spikes marked, and spikes / throughput per precision."
     if not logs: raise ValueError("precision_figure needs at least one log (a dict precision -> log.csv DataFrame)")
