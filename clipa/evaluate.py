@@ -17,13 +17,13 @@ from tqdm import tqdm
 
 # %% auto #0
 __all__ = ['LOGIT_SCALE', 'DEFAULT_TEMPLATES', 'PROBE_CS', 'TASK_KINDS', 'SUITE_PROBES', 'RESULT_COLUMNS',
-           'classification_metrics', 'retrieval_metrics', 'load_model', 'context_length', 'tokenizer_for',
-           'image_preprocess', 'eval_mode', 'encode_images', 'encode_texts', 'zero_shot_classifier',
+           'classification_metrics', 'accuracy_vs_chance', 'retrieval_metrics', 'load_model', 'context_length',
+           'tokenizer_for', 'image_preprocess', 'eval_mode', 'encode_images', 'encode_texts', 'zero_shot_classifier',
            'zero_shot_classification', 'zero_shot_retrieval', 'stratified_split', 'few_shot_indices', 'fit_probe',
            'probe_logits', 'choose_C', 'linear_probe_features', 'write_json', 'model_fingerprint', 'path_fingerprint',
            'cached_image_features', 'linear_probe', 'finetune_classification', 'plot_finetune_history', 'Task',
-           'set_kind', 'resolve_tasks', 'result_path', 'results_table', 'write_results_csv', 'load_eval_set',
-           'run_task', 'evaluate', 'plot_retrieval_examples', 'main']
+           'set_kind', 'resolve_tasks', 'result_path', 'results_table', 'chance_table', 'write_results_csv',
+           'load_eval_set', 'run_task', 'evaluate', 'plot_retrieval_examples', 'main']
 
 # %% ../nbs/04_evaluate.ipynb #82a6b731
 def classification_metrics(logits: torch.Tensor, labels: torch.Tensor) -> dict:
@@ -46,6 +46,23 @@ def classification_metrics(logits: torch.Tensor, labels: torch.Tensor) -> dict:
     present = counts > 0
     out['mean_per_class_recall'] = (correct[present].float() / counts[present]).mean().item()
     return out
+
+# %% ../nbs/04_evaluate.ipynb #80c86777
+def accuracy_vs_chance(pred, labels, n_classes: int | None = None, level: float = 0.95) -> dict:
+    "Top-1 with its Wilson interval vs the image-blind baseline max(1/C, majority share); one-sided binomial p-value."
+    from scipy.stats import binomtest
+    pred, labels = torch.as_tensor(pred).long().reshape(-1), torch.as_tensor(labels).long().reshape(-1)
+    if len(pred) != len(labels) or len(labels) == 0:
+        raise ValueError(f"accuracy_vs_chance needs as many predictions as labels (> 0); got {len(pred)} and {len(labels)}")
+    if not 0 < level < 1: raise ValueError(f"level must lie in (0, 1); got {level!r}")
+    c = int(n_classes or int(max(pred.max(), labels.max())) + 1)
+    n, k = len(labels), int((pred == labels).sum())
+    majority = torch.bincount(labels, minlength=c).max().item() / n
+    baseline = max(1 / c, majority)
+    test = binomtest(k, n, baseline, alternative='greater')
+    ci = binomtest(k, n).proportion_ci(confidence_level=level, method='wilson')
+    return dict(n=n, n_classes=c, acc1=k / n, low=float(ci.low), high=float(ci.high), level=level, uniform=1 / c,
+                majority=majority, baseline=baseline, p_value=float(test.pvalue), above=bool(ci.low > baseline))
 
 # %% ../nbs/04_evaluate.ipynb #0e0c3ef4
 def retrieval_metrics(image_features: torch.Tensor, text_features: torch.Tensor, text_to_image: torch.Tensor,
@@ -189,15 +206,18 @@ def _subset(dataset, max_samples: int | None):
 def zero_shot_classification(model: torch.nn.Module, cset, tokenizer: Callable | None = None,
                              classnames: Sequence[str] | None = None, templates: Sequence | None = None,
                              batch_size: int = 64, device: str = 'cpu', preprocess: Callable | None = None,
-                             max_samples: int | None = None, progress: bool = False) -> dict:
-    "acc1 / acc5 / mean_per_class_recall of zero-shot classification on a classification set."
+                             max_samples: int | None = None, progress: bool = False, chance: bool = False) -> dict:
+    "acc1 / acc5 / mean_per_class_recall of zero-shot classification on a classification set (`chance`: + vs chance)."
     classnames = list(classnames or cset.classnames)
     templates = list(templates or getattr(cset, 'templates', None) or DEFAULT_TEMPLATES)
     tokenizer = tokenizer or tokenizer_for(model)
     weights = zero_shot_classifier(model, tokenizer, classnames, templates, device=device)
     feats, labels = encode_images(model, _subset(cset, max_samples), batch_size=batch_size, device=device,
                                   preprocess=preprocess, progress=progress, desc='zero-shot images')
-    return classification_metrics(LOGIT_SCALE * feats @ weights, labels)
+    logits = LOGIT_SCALE * feats @ weights
+    out = classification_metrics(logits, labels)
+    if chance: out['chance'] = accuracy_vs_chance(logits.argmax(1), labels, len(classnames))
+    return out
 
 # %% ../nbs/04_evaluate.ipynb #d5b57aa4
 def _subset_retrieval(rset, max_samples: int | None):
@@ -554,6 +574,17 @@ def results_table(out_dir_or_records, wide: bool = False):
     if not wide: return df
     return df.pivot_table(index=RESULT_COLUMNS[:4], columns='metric', values='value', sort=False).reset_index().rename_axis(columns=None)
 
+def chance_table(out_dir_or_records):
+    "One row per zero-shot classification: top-1, its interval, the image-blind baseline, p-value and verdict."
+    import pandas as pd
+    recs = out_dir_or_records
+    if isinstance(recs, (str, Path)):
+        recs = [json.loads(f.read_text()) for f in sorted((Path(recs) / 'results').glob('*.json'))]
+    cols = ['dataset', 'model', 'acc1', 'low', 'high', 'baseline', 'p_value', 'above', 'n']
+    rows = [dict(dataset=r['dataset'], model=r['model'], **{k: r['chance'][k] for k in cols[2:]})
+            for r in recs if r.get('chance')]
+    return pd.DataFrame(rows, columns=cols)
+
 def write_results_csv(out_dir) -> Path:
     "Rebuild out_dir/results.csv (tidy long) and results_wide.csv from every JSON in out_dir/results."
     df = results_table(out_dir)
@@ -588,8 +619,13 @@ def run_task(model: torch.nn.Module, task: Task, tokenizer: Callable, batch_size
     if task.task == 'zeroshot_retrieval':
         return zero_shot_retrieval(model, ds, tokenizer, max_samples=max_samples, **common), notes
     if task.task == 'zeroshot_classification':
-        m = zero_shot_classification(model, ds, tokenizer, classnames, templates, max_samples=max_samples, **common)
+        m = zero_shot_classification(model, ds, tokenizer, classnames, templates, max_samples=max_samples, chance=True,
+                                     **common)
         notes.append(f'{len(templates)} templates, logits = {LOGIT_SCALE:g} x cosine')
+        c = m['chance']
+        notes.append(f"acc1 {c['acc1']:.3f}, {c['level']:.0%} interval [{c['low']:.3f}, {c['high']:.3f}] over {c['n']} images: "
+                     f"{'above' if c['above'] else 'NOT clearly above'} the image-blind baseline {c['baseline']:.3f} "
+                     f"(max of 1/{c['n_classes']} and the majority share; one-sided p = {c['p_value']:.2g})")
     elif task.task == 'finetune':
         test = _load_set(task.test_path, kind)[0] if task.test_path else None
         m = finetune_classification(model, ds, test, tokenizer, classnames, templates, device=device,
@@ -638,9 +674,10 @@ def evaluate(model_or_checkpoint=None, tasks: str | Sequence = 'shapes', out_dir
                                   seeds=seeds, cache_dir=cache_dir, max_samples=max_samples, progress=progress,
                                   finetune=finetune)
         if pretrained == 'random-init': notes.append('random-init: no checkpoint given, weights are untrained')
-        history = metrics.pop('history', None)   # per-epoch curve of a fine-tune: kept in the JSON, not a metric
-        rec = dict(dataset=t.dataset, model=model_name, pretrained=pretrained, task=t.task, metrics=metrics, notes=notes)
-        if history is not None: rec['history'] = history
+        # kept in the JSON beside the metrics, not as metrics: a fine-tune's per-epoch curve, a zero-shot test vs chance
+        extra = {k: metrics.pop(k) for k in ('history', 'chance') if k in metrics}
+        rec = dict(dataset=t.dataset, model=model_name, pretrained=pretrained, task=t.task, metrics=metrics, notes=notes,
+                   **extra)
         write_json(rec, result_path(out_dir, model_name, pretrained, t.dataset, t.task))
         records.append(rec)
     write_results_csv(out_dir)

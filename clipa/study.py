@@ -802,12 +802,13 @@ def run_study(study: Study | str | Path | dict, reports_root: str | Path = 'repo
     executed, failed = [], {}
     with _StudyLock(report_dir):
         for run in runs:
-            status = read_status(run.dir) or {'study': study.name, 'run': run.name, 'axes': run.axes, 'stages': {}}
+            on_disk = read_status(run.dir)
+            status = copy.deepcopy(on_disk) if on_disk else {'study': study.name, 'run': run.name, 'axes': run.axes, 'stages': {}}
             status['axes'] = run.axes
             recs = status.setdefault('stages', {})
             for st in run.stages: recs.setdefault(st.name, {'status': 'pending'})
             save = lambda: write_status(run.dir, status)
-            save()
+            if status != on_disk: save()          # a run with nothing new keeps its file (and its 'updated' time)
             upstream = False
             for i, st in enumerate(run.stages):
                 bar.set_description(f'{run.name}/{st.name}')

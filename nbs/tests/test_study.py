@@ -133,3 +133,46 @@ def test_sweep_notebook_dry_run(tmp_path):
     text = ''.join(''.join(o.get('text', '')) for c in json.loads(out.read_text())['cells'] for o in c.get('outputs', []))
     assert 'inverse_scaling_sweep: 52 runs' in text, text[:2000]
     assert not (tmp_path / 'r').exists()
+
+
+@needs_stages
+def test_killed_study_resumes(tmp_path):
+    "SIGKILL the runner and its kernel mid-pretrain; a second call takes over the stale lock and finishes the study."
+    import signal, time
+    study = dict(
+        name='killed', dataset='shapes',
+        defaults=dict(model='clipa-tiny', data='shapes', max_samples=512, image_size=64, batch_size=32, seed=0, threads=1),
+        stages=[dict(name='pretrain', notebook='pretrain',
+                     parameters=dict(image_strategy='none', image_keep=1.0, text_strategy='truncate', text_length=32,
+                                     samples=32 * 120, warmup=0, lr=1e-3, save_every=5, log_every=5)),
+                dict(name='evaluate', notebook='evaluate', checkpoint_from='pretrain',
+                     parameters=dict(tasks='zeroshot_classification', max_samples=64, image_size=None))])
+    f = tmp_path / 'killed.yaml'; f.write_text(yaml.safe_dump(study, sort_keys=False))
+    reports = tmp_path / 'reports'; pre = reports / 'killed' / 'main' / 'pretrain'
+    p = subprocess.Popen([sys.executable, '-m', 'clipa.study', str(f), '--reports', str(reports)], cwd=ROOT, env=_env(),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    t0, step = time.time(), 0
+    try:
+        while time.time() - t0 < 300 and p.poll() is None:      # wait for a checkpoint some steps in, then kill
+            log = pre / 'log.jsonl'
+            if (pre / 'checkpoints' / 'latest.pt').exists() and log.exists():
+                lines = [l for l in log.read_text().splitlines() if l.strip()]
+                try: step = json.loads(lines[-1]).get('step', 0) if lines else 0
+                except json.JSONDecodeError: pass                       # a line being written
+                if step >= 12: break
+            time.sleep(0.2)
+    finally:
+        os.killpg(p.pid, signal.SIGKILL); p.wait()
+    assert 12 <= step < 120, f'the pretrain stage was not caught mid-run (step {step}, exit {p.returncode})'
+    assert not (pre / 'summary.json').exists()
+    st = json.loads((reports / 'killed' / 'main' / 'status.json').read_text())['stages']
+    assert st['pretrain']['status'] == 'running', st                 # what a crash leaves behind
+    assert (reports / 'killed' / '.lock').exists()
+    r = _study(f, '--reports', reports, timeout=600)
+    assert r.returncode == 0, (r.stdout[-2000:], r.stderr[-2000:])
+    assert 'interrupted before' in r.stderr, r.stderr[-2000:]
+    st = json.loads((reports / 'killed' / 'main' / 'status.json').read_text())['stages']
+    assert [st[s]['status'] for s in ('pretrain', 'evaluate')] == ['completed'] * 2, st
+    summary = json.loads((pre / 'summary.json').read_text())
+    assert summary['resumed_from_step'] >= 5 and summary['steps'] == 120, summary   # resumed from its checkpoint
+    assert not (reports / 'killed' / '.lock').exists()
