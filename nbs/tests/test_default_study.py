@@ -31,7 +31,7 @@ def test_default_study(tmp_path):
     for task in ('shapes/shape', 'shapes/colour'):
         c = res[task]['chance']
         # the whole 95% interval above max(1/C, majority share): what no model blind to the image can reach
-        assert c['above'] and c['n'] == 1000 and c['p_value'] < 1e-3, (task, c)
+        assert c['above'] and c['n'] == 1000 and c['p_value'] < 0.01, (task, c)
     assert res['shapes/colour']['metrics']['acc1'] > 0.8, res['shapes/colour']['metrics']
     assert res['shapes/retrieval']['metrics']['image_retrieval_recall@1'] > 0.1, res['shapes/retrieval']['metrics']
     summary = (reports / 'default' / 'summary.md').read_text()
