@@ -1,5 +1,6 @@
-"""clipa.study from the command line: dry runs (a stand-in study, every shipped study) and a tiny real study
-through the real stage notebooks (pretrain -> finetune -> evaluate -> figures), resumed on a second call."""
+"""clipa.study from the command line: dry runs (a stand-in study, every shipped study), a tiny real study through the
+real stage notebooks (pretrain -> finetune -> evaluate -> figures) resumed on a second call, one killed mid-stage and
+resumed, and the README's main job (`clipa-study default`, about 3 minutes) with its results checked against chance."""
 import json, os, subprocess, sys
 from pathlib import Path
 import pytest, yaml
@@ -176,3 +177,28 @@ def test_killed_study_resumes(tmp_path):
     summary = json.loads((pre / 'summary.json').read_text())
     assert summary['resumed_from_step'] >= 5 and summary['steps'] == 120, summary   # resumed from its checkpoint
     assert not (reports / 'killed' / '.lock').exists()
+
+
+@needs_stages
+def test_default_study(tmp_path):
+    "The main job completes, beats the image-blind baseline on shape and colour, writes its report, then resumes."
+    reports = tmp_path / 'reports'
+    r = _study('default', '--reports', reports, timeout=1500)      # ~3 min on 2 cores (builds data/shapes if missing)
+    assert r.returncode == 0, (r.stdout[-3000:], r.stderr[-3000:])
+    run = reports / 'default' / 'main'
+    st = json.loads((run / 'status.json').read_text())['stages']
+    assert [st[s]['status'] for s in ('pretrain', 'finetune', 'evaluate')] == ['completed'] * 3, st
+    res = {j['dataset']: j for j in (json.loads(p.read_text()) for p in (run / 'evaluate' / 'results').glob('*.json'))}
+    for task in ('shapes/shape', 'shapes/colour'):
+        c = res[task]['chance']
+        # the whole 95% interval above max(1/C, majority share): what no model blind to the image can reach
+        assert c['above'] and c['n'] == 1000 and c['p_value'] < 0.01, (task, c)
+    assert res['shapes/colour']['metrics']['acc1'] > 0.8, res['shapes/colour']['metrics']
+    assert res['shapes/retrieval']['metrics']['image_retrieval_recall@1'] > 0.1, res['shapes/retrieval']['metrics']
+    summary = (reports / 'default' / 'summary.md').read_text()
+    assert '1 completed, 0 failed' in summary and 'TFLOP' in summary, summary[:800]
+    for f in ('main/pretrain/checkpoints/final.pt', 'main/finetune/checkpoints/final.pt', 'main/evaluate.ipynb',
+              'figures.ipynb', 'results.csv'):
+        assert (reports / 'default' / f).is_file(), f
+    r2 = _study('default', '--reports', reports, timeout=300)          # completed stages are skipped
+    assert r2.returncode == 0 and '0 stage(s) executed' in r2.stderr, r2.stderr[-2000:]
