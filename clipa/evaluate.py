@@ -562,12 +562,15 @@ def result_path(out_dir, model: str, pretrained: str, dataset: str, task: str) -
     tag = _slug(p) if len(p) <= 40 and '/' not in p else f"{_slug(Path(p).parent.parent.name + '_' + Path(p).stem, 30)}-{hashlib.sha1(p.encode()).hexdigest()[:8]}"
     return Path(out_dir) / 'results' / f'{_slug(model)}__{tag}__{_slug(dataset)}__{task}.json'
 
+def _records(out_dir_or_records) -> list[dict]:
+    "Result records as given, or read from every JSON in out_dir/results."
+    if not isinstance(out_dir_or_records, (str, Path)): return list(out_dir_or_records)
+    return [json.loads(f.read_text()) for f in sorted((Path(out_dir_or_records) / 'results').glob('*.json'))]
+
 def results_table(out_dir_or_records, wide: bool = False):
     "Tidy long DataFrame (dataset, model, pretrained, task, metric, value) of result JSONs; `wide` pivots metrics."
     import pandas as pd
-    recs = out_dir_or_records
-    if isinstance(recs, (str, Path)):
-        recs = [json.loads(f.read_text()) for f in sorted((Path(recs) / 'results').glob('*.json'))]
+    recs = _records(out_dir_or_records)
     rows = [dict(dataset=r['dataset'], model=r['model'], pretrained=r['pretrained'], task=r['task'], metric=k, value=v)
             for r in recs for k, v in r['metrics'].items()]
     df = pd.DataFrame(rows, columns=RESULT_COLUMNS)
@@ -577,9 +580,7 @@ def results_table(out_dir_or_records, wide: bool = False):
 def chance_table(out_dir_or_records):
     "One row per zero-shot classification: top-1, its interval, the image-blind baseline, p-value and verdict."
     import pandas as pd
-    recs = out_dir_or_records
-    if isinstance(recs, (str, Path)):
-        recs = [json.loads(f.read_text()) for f in sorted((Path(recs) / 'results').glob('*.json'))]
+    recs = _records(out_dir_or_records)
     cols = ['dataset', 'model', 'acc1', 'low', 'high', 'baseline', 'p_value', 'above', 'n']
     rows = [dict(dataset=r['dataset'], model=r['model'], **{k: r['chance'][k] for k in cols[2:]})
             for r in recs if r.get('chance')]
