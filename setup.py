@@ -1,5 +1,18 @@
 from configparser import ConfigParser
-import setuptools, shlex
+from pathlib import Path
+from setuptools.command.build_py import build_py
+import setuptools, shlex, shutil
+
+
+class build_py_with_studies(build_py):
+    "Also copy the shipped studies (nbs/studies) and stage notebooks (nbs/experiments) into the wheel's clipa/."
+    def run(self):
+        super().run()
+        if getattr(self, 'editable_mode', False): return      # an editable install reads them from the checkout
+        for kind, pattern in (('studies', '*.yaml'), ('experiments', '*.ipynb')):
+            dst = Path(self.build_lib) / 'clipa' / kind
+            dst.mkdir(parents=True, exist_ok=True)
+            for f in sorted((Path(__file__).parent / 'nbs' / kind).glob(pattern)): shutil.copy2(f, dst / f.name)
 
 
 # note: all settings are in settings.ini; edit there, not here
@@ -38,7 +51,7 @@ setuptools.setup(
     url = cfg['git_url'],
     packages = setuptools.find_packages(include=['clipa', 'clipa.*']),
     include_package_data = True,
-    package_data = {'clipa': ['configs/*.json', 'studies/*.yaml']},
+    cmdclass = {'build_py': build_py_with_studies},
     install_requires = requirements,
     extras_require={ 'dev': dev_requirements },
     dependency_links = cfg.get('dep_links','').split(),

@@ -19,6 +19,9 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.clipa-setup-*; touch "$stamp"
 fi
 export PATH="$PWD/.venv/bin:$PATH"
+# kernels started by papermill talk over local TCP; their "running over TCP without encryption" warning is noise here
+kcfg=.venv/etc/ipython/ipython_kernel_config.json
+[ -f "$kcfg" ] || { mkdir -p .venv/etc/ipython && printf '{"IPKernelApp": {"log_level": "ERROR"}}\n' > "$kcfg"; }
 # NLTK's POS tagger for syntax masking: the offline copy beside the checkout, else NLTK's download.
 if [ -d ../shared/nltk_data ]; then
   export NLTK_DATA="$(cd ../shared/nltk_data && pwd)"

@@ -9,6 +9,7 @@ import tempfile, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
+from .core import cli, Parser
 
 import numpy as np
 import torch
@@ -21,7 +22,7 @@ __all__ = ['SHAPES', 'SHAPE_PLURALS', 'COLOURS', 'SIZES', 'REGIONS', 'REGION_PHR
            'SHAPES_SPLITS', 'MIN_IMAGE_SIZE', 'IMAGE_EXTS', 'IMAGENET_TEMPLATES', 'SHAPES_TEMPLATES',
            'SHAPES_CLASSNAMES', 'EMOJI_VENDORS', 'EMOJI_PACKAGES', 'SKIN_TONES', 'EMOJI_TEMPLATES', 'atomic_write',
            'plural', 'shapes_caption', 'draw_shape', 'render_scene', 'sample_scene', 'image_hash', 'iter_shapes',
-           'make_shapes', 'bpe_lengths', 'encode_image', 'write_shards', 'resolve_shards', 'fit_image',
+           'make_shapes', 'bpe_lengths', 'encode_image', 'write_shards', 'resolve_shards', 'tar_complete', 'fit_image',
            'iter_tar_samples', 'ImageTextSet', 'load_image_text', 'ImageTextStream', 'stream_image_text',
            'ClassificationSet', 'load_classification_set', 'RetrievalSet', 'load_retrieval_set', 'to_model_input',
            'build_shapes', 'emoji_records', 'npm_pack', 'build_emoji', 'main']
@@ -280,10 +281,23 @@ def resolve_shards(spec) -> list[str]:
 
 # %% ../nbs/00_data.ipynb #415e9ee0
 def _new_stats() -> dict:
-    return dict(seen=0, kept=0, skipped_corrupt=0, skipped_no_caption=0, skipped_no_image=0, shard_errors=0)
+    return dict(seen=0, kept=0, skipped_corrupt=0, skipped_no_caption=0, skipped_no_image=0, shard_errors=0, bad_shards=[])
+
+def _shard_error(stats: dict, path: str, why: str) -> None:
+    "Count an unreadable or truncated shard once, by name."
+    if path in stats['bad_shards']: return
+    stats['shard_errors'] += 1; stats['bad_shards'].append(path); _log.warning(f'shard {path}: {why}')
+
+def tar_complete(path: str) -> bool:
+    "False for an uncompressed .tar that does not end with its end-of-archive marker (two zero blocks): a truncated shard."
+    if not str(path).endswith('.tar'): return True      # compressed archives: their decompressor finds truncation
+    size = os.path.getsize(path)
+    if size < 1024 or size % 512: return False
+    with open(path, 'rb') as f: f.seek(size - 1024); return not f.read(1024).strip(b'\0')
 
 def _report(stats: dict, what: str) -> None:
     bad = {k: v for k, v in stats.items() if k.startswith(('skipped', 'shard_errors')) and v}
+    if stats.get('bad_shards'): bad['shard_errors'] = f"{stats['shard_errors']} ({', '.join(map(os.path.basename, stats['bad_shards']))})"
     if bad: _log.warning(f"{what}: kept {stats['kept']} of {stats['seen']} samples; skipped "
                         + ', '.join(f'{v} {k.replace("skipped_", "").replace("_", " ")}' for k, v in bad.items()))
 
@@ -340,8 +354,10 @@ def iter_tar_samples(paths: Sequence[str], stats: dict | None = None) -> Iterato
                     if cur is None: cur = {'__key__': key, '__url__': p}
                     cur[ext.lower()] = data
         except (tarfile.TarError, EOFError, OSError, _zlib_error()) as e:
-            stats['shard_errors'] += 1; _log.warning(f"shard {p}: unreadable tar data after {cur and cur['__key__']!r} ({e})")
+            _shard_error(stats, p, f"unreadable tar data after {cur and cur['__key__']!r} ({e})")
             cur = None   # the sample being read when the error happened is incomplete
+        else:
+            if not tar_complete(p): _shard_error(stats, p, f"truncated: no end-of-archive marker after {cur and cur['__key__']!r}")
         if cur is not None: yield cur
 
 def _zlib_error():
@@ -414,8 +430,13 @@ class _StreamDataset(torch.utils.data.IterableDataset):
         wi = torch.utils.data.get_worker_info(); wid, nw = (wi.id, wi.num_workers) if wi else (0, 1)
         stats = _new_stats()
         def handler(exn):
-            stats['shard_errors'] += 1; _log.warning(f"stream_image_text: skipping unreadable tar data ({exn})"); return True
-        samples = wds.tarfile_to_samples(handler=handler)(self._urls(wid, nw))
+            src = next((a for a in reversed(getattr(exn, 'args', ())) if isinstance(a, str) and a.endswith(('.tar', '.tgz', '.gz'))), '?')
+            _shard_error(stats, src, f"stream_image_text: skipping unreadable tar data ({exn})"); return True
+        def checked(urls):                        # a shard cut at a member boundary reads without an error: look at its end
+            for u in urls:
+                if not tar_complete(u['url']): _shard_error(stats, u['url'], 'truncated: no end-of-archive marker')
+                yield u
+        samples = wds.tarfile_to_samples(handler=handler)(checked(self._urls(wid, nw)))
         rng = random.Random(f'{self.seed}-{self.epoch}-{self.rank}-{wid}-shuffle')
         buf, batch = [], []
         def decoded():
@@ -764,7 +785,7 @@ def npm_pack(pkg: str, version: str, cache='data/cache/npm', npm: str = 'npm') -
     if dst.exists(): return dst
     exe = shutil.which(npm)
     if exe is None:
-        raise RuntimeError(f"npm was not found on PATH (looked for {npm!r}): building the emoji data set fetches {pkg}@{version} "
+        raise FileNotFoundError(f"npm was not found on PATH (looked for {npm!r}): building the emoji data set fetches {pkg}@{version} "
                            "with `npm pack`; install Node.js + npm (e.g. `apt-get install nodejs npm`, or https://nodejs.org) and retry")
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache) as tmp:
@@ -844,9 +865,10 @@ def build_emoji(root='data/emoji', holdout: str = 'twitter', cache='data/cache/n
     return dict(m, skipped=False)
 
 # %% ../nbs/00_data.ipynb #2aeb48ff
+@cli('clipa-data')
 def main(argv: Sequence[str] | None = None) -> int:
     "clipa-data: build the shapes / emoji data sets, or inspect shards (`info`); returns 0, or 2 on a clear error."
-    ap = argparse.ArgumentParser(prog='clipa-data', description=main.__doc__)
+    ap = Parser(prog='clipa-data', description=main.__doc__)
     sub = ap.add_subparsers(dest='cmd', required=True)
     b = sub.add_parser('build', help='build a data set'); bs = b.add_subparsers(dest='dataset', required=True)
     s = bs.add_parser('shapes', help='procedural shapes with compositional captions')
@@ -863,19 +885,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument('--quiet', action='store_true', help='no progress bars')
     i = sub.add_parser('info', help='read shards and print counts'); i.add_argument('spec')
     a = ap.parse_args(argv)
-    try:
-        if a.cmd == 'info':
-            ds = load_image_text(a.spec); print(json.dumps(dict(n=len(ds), image_shape=list(ds.images.shape[1:]), stats=ds.stats)))
-            return 0
-        if a.dataset == 'shapes':
-            m = build_shapes(a.root, a.n_train, a.n_test, a.image_size, a.seed, a.samples_per_shard, a.force, not a.quiet, a.workers)
-        else: m = build_emoji(a.root, a.holdout, a.cache, a.seed, a.samples_per_shard, a.force, not a.quiet)
-    except (ValueError, FileNotFoundError, RuntimeError) as err:
-        print(f"clipa-data: error: {err}", file=sys.stderr)
-        if argv is None: raise SystemExit(2)     # command line: exit status 2; in-process: return 2
-        return 2
+    if a.cmd == 'info':
+        ds = load_image_text(a.spec); print(json.dumps(dict(n=len(ds), image_shape=list(ds.images.shape[1:]), stats=ds.stats)))
+        return 0
+    if a.dataset == 'shapes':
+        m = build_shapes(a.root, a.n_train, a.n_test, a.image_size, a.seed, a.samples_per_shard, a.force, not a.quiet, a.workers)
+    else: m = build_emoji(a.root, a.holdout, a.cache, a.seed, a.samples_per_shard, a.force, not a.quiet)
     print(json.dumps(dict(root=str(a.root), skipped=m['skipped'], counts=m['counts'], bytes=m['bytes'], build_s=m['build_s'])))
     return 0
 
 # %% ../nbs/00_data.ipynb #5621a01f
-if __name__ == '__main__' and '__file__' in globals(): main()
+if __name__ == '__main__' and '__file__' in globals(): raise SystemExit(main())

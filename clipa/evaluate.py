@@ -8,6 +8,7 @@ import argparse, contextlib, hashlib, json, math, os, re, sys, tempfile, warning
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Any, Callable, Sequence
+from .core import cli, Parser
 
 import numpy as np
 import torch
@@ -98,12 +99,22 @@ def retrieval_metrics(image_features: torch.Tensor, text_features: torch.Tensor,
 
 # %% ../nbs/04_evaluate.ipynb #632df5a4
 import clipa.model  # registers the clipa model configs (clipa-tiny, ...) with open_clip
-from .model import _quiet_open_clip
+from .model import _quiet_open_clip, check_checkpoint
 from .data import atomic_write
 
 def load_model(model_name: str, checkpoint: str | None = None, device: str = 'cpu', precision: str = 'fp32',
                image_size: int | None = None) -> tuple[torch.nn.Module, str]:
-    "Build open_clip model `model_name` with weights from a checkpoint file, a pretrained tag, or random init."
+    "Build open_clip model `model_name` with weights from a checkpoint file, an exported folder, a pretrained tag, or random init."
+    from clipa.export import check_export
+    is_folder = lambda p: p is not None and (str(p).startswith('local-dir:') or Path(p).is_dir())
+    folder = checkpoint if is_folder(checkpoint) else model_name if checkpoint is None and is_folder(model_name) else None
+    if folder is not None:                       # an open_clip hub folder (clipa-export): open_clip reads it itself
+        folder = str(folder).removeprefix('local-dir:')
+        check_export(folder, model_name if model_name in open_clip.list_models() else None)
+        with _quiet_open_clip():
+            model = open_clip.create_model(f'local-dir:{folder}', device=device, precision=precision,
+                                           force_image_size=image_size)
+        return model.eval(), str(folder)
     if model_name not in open_clip.list_models():
         raise ValueError(f"model '{model_name}' is not a known open_clip model; known: "
                          f"{', '.join(m for m in open_clip.list_models() if 'clipa' in m.lower()) or '...'} and "
@@ -113,6 +124,7 @@ def load_model(model_name: str, checkpoint: str | None = None, device: str = 'cp
         return open_clip.create_model(model_name, **kw).eval(), 'random-init'
     if Path(checkpoint).is_file():
         with _quiet_open_clip(): model = open_clip.create_model(model_name, **kw)  # its "initialized randomly" warning is moot
+        check_checkpoint(checkpoint, model)      # missing, empty, cut short, not torch, another model: one clear error
         try: open_clip.load_checkpoint(model, str(checkpoint), device=device)
         except Exception as e:  # checkpoints with pickled extras (configs, numpy) need weights_only=False
             if 'weights_only' not in str(e) and 'Unpickl' not in type(e).__name__: raise
@@ -716,9 +728,10 @@ def _ints(s: str) -> tuple[int, ...]:
     try: return tuple(int(x) for x in str(s).split(',') if x.strip())
     except ValueError: raise argparse.ArgumentTypeError(f"expected comma-separated integers like 1,5,10; got {s!r}")
 
+@cli('clipa-evaluate')
 def main(argv: Sequence[str] | None = None) -> int:
-    "Command line: evaluate a model/checkpoint on a task spec, write JSONs + results.csv, print the table; returns 0."
-    ap = argparse.ArgumentParser(prog='clipa-evaluate', description='Zero-shot classification / retrieval, linear '
+    "Command line: evaluate a model/checkpoint on a task spec, write JSONs + results.csv, print the table; returns 0 (2: bad input)."
+    ap = Parser(prog='clipa-evaluate', description='Zero-shot classification / retrieval, linear '
                                  'probes and fine-tuning of an open_clip model; writes OUT/results/*.json and OUT/results.csv.')
     ap.add_argument('--model', required=True, help='open_clip model name, e.g. clipa-tiny, ViT-B-32')
     ap.add_argument('--checkpoint', default=None, help='checkpoint file or open_clip pretrained tag (default: random init)')
@@ -750,4 +763,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 # %% ../nbs/04_evaluate.ipynb #0e73d5cc
-if __name__ == '__main__' and '__file__' in globals(): main()
+if __name__ == '__main__' and '__file__' in globals(): raise SystemExit(main())

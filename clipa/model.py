@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['CPU_TIERS', 'PAPER_MODELS', 'MODEL_CONFIGS', 'POS_EMBED_TYPES', 'register_models', 'create_model', 'model_info',
-           'save_checkpoint', 'load_checkpoint_into', 'GFlops', 'image_tokens', 'gflops', 'train_gflops',
-           'gflops_table', 'write_gflops_report']
+           'save_checkpoint', 'check_checkpoint', 'load_checkpoint_into', 'GFlops', 'image_tokens', 'gflops',
+           'train_gflops', 'gflops_table', 'write_gflops_report']
 
 # %% ../nbs/02_model.ipynb #942c9321
 import os, json, math, hashlib, logging, tempfile, contextlib
@@ -165,11 +165,95 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike, **extra) -> str:
     sd = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     return atomic_write(path, lambda tmp: torch.save({'state_dict': sd, **extra}, tmp))
 
+# %% ../nbs/02_model.ipynb #ea9ad7cb
+import pickle, re, zipfile
+
+_POS_KEYS = ('positional_embedding', 'visual.positional_embedding')  # length follows the geometry; only the width must match
+
+def _weights_signature(sd: dict) -> dict:
+    "{key: shape} of a state dict, position embeddings by width only (their length is the stage's geometry)."
+    return {k: (tuple(v.shape[-1:]) if k in _POS_KEYS else tuple(v.shape)) for k, v in sd.items()
+            if isinstance(v, torch.Tensor)}
+
+@lru_cache(maxsize=None)
+def _model_signature(name: str) -> tuple:
+    "`_weights_signature` of model `name` (built on the meta device: no memory, no compute)."
+    return tuple(sorted(_weights_signature(create_model(name, device='meta').state_dict()).items()))
+
+def _signature_diff(got: dict, want: dict) -> list[str]:
+    "How weight signature `got` differs from `want`: other shapes first, then missing and unexpected tensors."
+    shapes = [k for k in want if k in got and got[k] != want[k]]
+    return ([f'{k} {list(got[k])} where {list(want[k])} is expected' for k in sorted(shapes, key=lambda k: k in _POS_KEYS)]
+            + [f'{k} missing' for k in want if k not in got] + [f'{k} unexpected' for k in got if k not in want])
+
+def _model_of(sig: dict) -> str | None:
+    "The clipa model (of `MODEL_CONFIGS`) whose weights have signature `sig`, if any."
+    return next((n for n in MODEL_CONFIGS if dict(_model_signature(n)) == sig), None)
+
+def _read_torch(p: Path):
+    "torch.load `p` (memory-mapped when it is a zip); one clear error when it is not a complete torch or safetensors file."
+    with open(p, 'rb') as f: head = f.read(16)
+    if p.suffix == '.safetensors':
+        from safetensors import safe_open
+        try:
+            with safe_open(str(p), 'pt') as f: return {k: f.get_tensor(k) for k in f.keys()}
+        except Exception as e:
+            raise ValueError(f"checkpoint {str(p)!r} is not a complete safetensors file ({e}); was it interrupted "
+                             f"while writing? Export or copy it again") from None
+    is_zip = head.startswith(b'PK\x03\x04')
+    if not is_zip and not head.startswith(b'\x80'):  # torch files are zip archives (before torch 1.6: pickles)
+        kind = 'text' if all(32 <= b < 127 or b in b'\t\r\n' for b in head) else 'binary data'
+        raise ValueError(f"checkpoint {str(p)!r} is not a torch file: it starts with {kind} {head[:12]!r}, not a zip "
+                         f"archive or pickle; give a .pt written by clipa-train (e.g. <out_dir>/checkpoints/final.pt)")
+    incomplete = (f"checkpoint {str(p)!r} ({p.stat().st_size:,} bytes) is not a complete torch checkpoint: {{}}; was the "
+                  f"run interrupted while writing? Use another checkpoint (e.g. checkpoints/latest.pt) or re-run the stage")
+    if is_zip and not zipfile.is_zipfile(p): raise ValueError(incomplete.format('its zip directory is missing'))
+    try: return torch.load(p, map_location='cpu', weights_only=True, mmap=is_zip)
+    except Exception as e:  # torch's errors for a cut-short file range from EOFError to struct.error
+        if not re.search('was not an allowed global', str(e)):
+            raise ValueError(incomplete.format(f"{type(e).__name__}: {(str(e).splitlines() or [''])[0]}")) from None
+    return torch.load(p, map_location='cpu', weights_only=False)  # a complete checkpoint with pickled extras
+
+def check_checkpoint(path: str | os.PathLike, model: str | nn.Module | None = None, what: str = 'checkpoint') -> dict:
+    "Checkpoint `path` as a dict with its `state_dict` (fitting `model` if given), or one clear error naming the file."
+    p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"{what} {str(p)!r} is a folder, not a checkpoint file; give the .pt inside it "
+                         f"(e.g. {str(p / 'checkpoints' / 'final.pt')!r})")
+    if not p.is_file():
+        raise FileNotFoundError(f"{what} {str(p)!r} does not exist; give the path of a checkpoint .pt "
+                                f"(e.g. <out_dir>/checkpoints/final.pt)")
+    if p.stat().st_size == 0:
+        raise ValueError(f"{what} {str(p)!r} is empty (0 bytes): the run that wrote it was interrupted or the copy "
+                         f"failed; use another checkpoint or re-run the stage")
+    ck = _read_torch(p)
+    if isinstance(ck, torch.jit.ScriptModule): ck = {'state_dict': ck.state_dict()}
+    if isinstance(ck, dict) and 'state_dict' not in ck and ck and all(isinstance(v, torch.Tensor) for v in ck.values()):
+        ck = {'state_dict': ck}  # a bare state dict
+    sd = ck.get('state_dict') if isinstance(ck, dict) else None
+    if not isinstance(sd, dict) or not sd:
+        held = f"a dict with keys {sorted(map(str, ck))[:8]}" if isinstance(ck, dict) else f"a {type(ck).__name__}"
+        raise ValueError(f"{what} {str(p)!r} holds no model weights ({held}, no 'state_dict'); give a checkpoint "
+                         f"written by clipa-train or clipa.model.save_checkpoint")
+    if next(iter(sd)).startswith('module.'): sd = {k[7:]: v for k, v in sd.items()}  # saved from DDP
+    ck = dict(ck, state_dict=sd)
+    if model is None: return ck
+    want = (dict(_model_signature(model)) if isinstance(model, str)
+            else _weights_signature(getattr(model, 'module', model).state_dict()))
+    diff = _signature_diff(got := _weights_signature(sd), want)
+    if diff:
+        name = model if isinstance(model, str) else _model_of(want) or 'the model being loaded'
+        other = ck.get('model_name') if isinstance(ck.get('model_name'), str) else _model_of(got)
+        holds = f"holds a {other} model" if other and other != name else "holds the weights of another model"
+        raise ValueError(f"{what} {str(p)!r} {holds} ({diff[0]}; {len(diff)} difference(s) in all), not {name}; "
+                         f"use the model it was trained as{f' ({other})' if other else ''} or a checkpoint of {name}")
+    return ck
+
 # %% ../nbs/02_model.ipynb #f20bd471
 def load_checkpoint_into(model: nn.Module, path: str | os.PathLike, strict: bool = True):
     "Load checkpoint `path` into `model`, interpolating image and text position embeddings; returns incompatible keys."
-    if not Path(path).is_file(): raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
     model = getattr(model, 'module', model)
+    check_checkpoint(path, model if strict else None)  # one clear error, naming the file, before open_clip reads it
     pe = getattr(getattr(model, 'visual', None), 'positional_embedding', None)
     fixed = pe.detach().clone() if isinstance(pe, torch.Tensor) and not pe.requires_grad else None
     with _quiet_open_clip():

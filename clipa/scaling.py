@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from .data import atomic_write
+from .core import cli, Parser
 
 # %% ../nbs/05_scaling.ipynb #1a2b3b0b
 def need_columns(df: pd.DataFrame, cols, what: str = 'this fit') -> None:
@@ -343,9 +344,10 @@ def plot_fits(df: pd.DataFrame, fits: dict, compute: str = 'gflops', group: str 
     return fig
 
 # %% ../nbs/05_scaling.ipynb #9ce29a38
+@cli('clipa-fit')
 def main(argv=None) -> int:
     "clipa-fit: fit error-vs-compute power laws on the Pareto frontier of a CSV of runs."
-    p = argparse.ArgumentParser(prog='clipa-fit', description=main.__doc__)
+    p = Parser(prog='clipa-fit', description=main.__doc__)
     p.add_argument('results', nargs='+', help='CSV of runs (several paths or a glob are concatenated)')
     p.add_argument('--compute', required=True, help='compute column (e.g. gflops, gpu_hours)')
     p.add_argument('--metric', required=True, help='metric column: an error, or with --error an accuracy/recall in [0,1]')
@@ -358,12 +360,9 @@ def main(argv=None) -> int:
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--out', default=None, help='folder for fit.csv, fit.png, fit_runs.csv (default: print only)')
     a = p.parse_args(argv)
-    try:
-        runs = load_runs(a.results if len(a.results) > 1 else a.results[0])
-        table, fits, prepared = fit_groups(runs, a.compute, a.metric, a.error, a.group, a.filter, a.bins,
-                                           a.n_boot, a.seed, a.level)
-    except ValueError as e:
-        p.error(str(e))
+    runs = load_runs(a.results if len(a.results) > 1 else a.results[0])
+    table, fits, prepared = fit_groups(runs, a.compute, a.metric, a.error, a.group, a.filter, a.bins,
+                                       a.n_boot, a.seed, a.level)
     with pd.option_context('display.width', 200, 'display.max_columns', 20):
         print(table.to_string(index=False, float_format=lambda v: f'{v:.4g}'))
     if a.out:
@@ -377,4 +376,4 @@ def main(argv=None) -> int:
     return 0   # a console script's return value is its exit status (the table is printed and in --out)
 
 # %% ../nbs/05_scaling.ipynb #4aee9dec
-if __name__ == '__main__' and '__file__' in globals(): main()
+if __name__ == '__main__' and '__file__' in globals(): raise SystemExit(main())

@@ -4,17 +4,19 @@
 
 # %% auto #0
 __all__ = ['STUDY_KEYS', 'STAGE_KEYS', 'AFTER_KEYS', 'LINK_SUGAR', 'DEFAULT_LINK_PATH', 'RUNNER_PARAMS', 'STATUSES',
-           'atomic_write_text', 'human_count', 'human_flops', 'repo_nbs', 'study_dirs', 'find_study', 'notebook_dirs',
-           'find_notebook', 'StudyError', 'StageSpec', 'Study', 'load_study', 'run_name_for', 'expand_grid', 'StageRun',
-           'Run', 'plan', 'plan_after', 'estimate_compute', 'read_status', 'write_status', 'run_stage', 'format_plan',
-           'model_facts', 'token_columns', 'collect_results', 'key_metrics', 'write_summary', 'run_study', 'main']
+           'atomic_write_text', 'human_count', 'human_flops', 'repo_nbs', 'shipped_dir', 'study_dirs', 'find_study',
+           'notebook_dirs', 'find_notebook', 'StudyError', 'StageSpec', 'Study', 'load_study', 'run_name_for',
+           'expand_grid', 'StageRun', 'Run', 'plan', 'plan_after', 'estimate_compute', 'read_status', 'write_status',
+           'run_stage', 'format_plan', 'model_facts', 'token_columns', 'collect_results', 'key_metrics',
+           'write_summary', 'run_study', 'compare_results', 'format_comparison', 'main']
 
 # %% ../nbs/07_study.ipynb #d5ffa323
-import argparse, ast, copy, datetime, fnmatch, hashlib, importlib.util, itertools, json, math, os, re, shutil, socket, sys, time
+import argparse, ast, collections, copy, datetime, fnmatch, hashlib, importlib.util, itertools, json, math, os, re, shutil, socket, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 import yaml
+from .core import cli, Parser, provenance, provenance_line
 
 # %% ../nbs/07_study.ipynb #9c0464dd
 def atomic_write_text(path: str | Path, text: str) -> Path:
@@ -55,10 +57,16 @@ def _uniq(paths):
         if not any(p.resolve() == q.resolve() for q in out): out.append(p)
     return out
 
+def shipped_dir(kind: str) -> Path | None:
+    "The `studies` or `experiments` folder shipped inside an installed wheel (None in a source checkout)."
+    spec = importlib.util.find_spec('clipa')
+    p = Path(spec.origin).resolve().parent / kind if spec and spec.origin else None
+    return p if p is not None and p.is_dir() else None
+
 def study_dirs() -> list[Path]:
-    "Folders searched for a bare study name: ./nbs/studies, ./studies, <clipa checkout>/nbs/studies."
+    "Folders searched for a bare study name: ./nbs/studies, ./studies, <clipa checkout>/nbs/studies, the wheel's studies."
     r = repo_nbs()
-    return _uniq([Path('nbs/studies'), Path('studies'), r / 'studies' if r else None])
+    return _uniq([Path('nbs/studies'), Path('studies'), r / 'studies' if r else None, shipped_dir('studies')])
 
 def find_study(name: str | Path) -> Path:
     "Path of a study given as a file path or a bare name (e.g. 'default')."
@@ -74,10 +82,10 @@ def find_study(name: str | Path) -> Path:
                             f"available: {', '.join(avail) or 'none'}; or give the path of a .yaml/.json study file")
 
 def notebook_dirs(base: Path | None = None) -> list[Path]:
-    "Folders searched for a bare notebook name: the study's folder, its experiments/ and ../experiments/, ./nbs/experiments, <clipa checkout>/nbs/experiments."
+    "Folders searched for a bare notebook name: the study's folder, its experiments/ and ../experiments/, ./nbs/experiments, <clipa checkout>/nbs/experiments, the wheel's experiments."
     r = repo_nbs()
     b = [base, base / 'experiments', base.parent / 'experiments'] if base is not None else []
-    return _uniq(b + [Path('nbs/experiments'), r / 'experiments' if r else None])
+    return _uniq(b + [Path('nbs/experiments'), r / 'experiments' if r else None, shipped_dir('experiments')])
 
 def find_notebook(ref: str, base: Path | None = None, stage: str = '?') -> Path:
     "Path of a stage notebook given as a path or a bare name ('pretrain' -> nbs/experiments/pretrain.ipynb)."
@@ -521,7 +529,7 @@ def run_stage(st: StageRun, stage_status: dict, kernel: str = 'python3', cwd=Non
     "Execute one stage with papermill, recording running → completed/failed in `stage_status`; True if it completed."
     stage_status.update(status='running', started=_now(), finished=None, wall_s=None, error=None, pid=os.getpid(),
                         notebook=str(st.output), out_dir=str(st.out_dir), parameters=st.parameters,
-                        attempts=stage_status.get('attempts', 0) + 1)
+                        attempts=stage_status.get('attempts', 0) + 1, provenance=provenance(seed=st.parameters.get('seed')))
     if on_change: on_change()
     t0 = time.time()
     try:
@@ -767,6 +775,11 @@ def write_summary(study: Study, runs: list[Run], wide, mcols: list, after: list[
             md.append(f'- **{s.name}** ({s.notebook.name}): {rec.get("status", "pending")}'
                       + (f' — {rec.get("error")}' if rec.get('status') == 'failed' else '') + f' → `{s.output.name}`')
         md.append('')
+    prov = collections.Counter(provenance_line(rec['provenance']) for r in runs
+                               for rec in read_status(r.dir).get('stages', {}).values() if rec.get('provenance'))
+    if prov:
+        md += ['## Provenance', '', 'The code, versions and machine each executed stage ran with (stages: count):', '']
+        md += [f'- {line} ({n} stage{"s" if n > 1 else ""})' for line, n in prov.most_common()] + ['']
     dirs = [s.out_dir for s in after] + ([s.out_dir for r in runs for s in r.stages] if len(runs) <= 3 else [])
     figs = [p for d in dirs if d.is_dir() for p in sorted(d.rglob('*.png'))]
     if figs: md += ['## Figures', ''] + [f'![{_rel(p, report_dir)}]({_rel(p, report_dir)})' for p in figs] + ['']
@@ -855,10 +868,55 @@ def run_study(study: Study | str | Path | dict, reports_root: str | Path = 'repo
         + (f" ({', '.join(failed)})" if failed else '') + f"; summary: {summary}")
     return out
 
+# %% ../nbs/07_study.ipynb #cmp00002
+def _compared_columns(report_dir: Path) -> list[str]:
+    "Metric columns (from results_tidy.csv) and training stages' final losses of a study's results."
+    import pandas as pd
+    cols = []
+    tidy = report_dir / 'results_tidy.csv'
+    if tidy.is_file():
+        t = pd.read_csv(tidy)
+        if 'column' in t: cols = list(dict.fromkeys(t['column'].dropna()))
+    wide = pd.read_csv(report_dir / 'results.csv', nrows=0).columns
+    return cols + [c for c in wide if c.endswith(':final_loss')]
+
+def compare_results(new_dir, record_dir, tolerance: float = 0.01) -> tuple:
+    "Compare a study's results in `new_dir` with the record in `record_dir`: (table of numbers, verdict, one-line reason)."
+    import pandas as pd
+    new_dir, record_dir = Path(new_dir), Path(record_dir)
+    for d in (new_dir, record_dir):
+        if not (d / 'results.csv').is_file():
+            raise FileNotFoundError(f"no results.csv in {d}: run the study there first (clipa-study NAME --reports {d.parent})")
+    new, rec = (pd.read_csv(d / 'results.csv').set_index('run') for d in (new_dir, record_dir))
+    cols = [c for c in _compared_columns(record_dir) if c in rec]
+    rows = []
+    for run in rec.index.union(new.index, sort=False):
+        for c in cols:
+            a = new.at[run, c] if run in new.index and c in new else float('nan')
+            b = rec.at[run, c] if run in rec.index else float('nan')
+            rows.append(dict(run=run, metric=c, this_run=a, record=b, diff=a - b))
+    tab = pd.DataFrame(rows, columns=['run', 'metric', 'this_run', 'record', 'diff'])
+    missing = tab[tab.this_run.isna() != tab.record.isna()]
+    if not len(tab): return tab, 'different', 'no metric in common'
+    if len(missing): return tab, 'different', f"{len(missing)} number(s) present in only one of the two (e.g. {missing.iloc[0].run}/{missing.iloc[0].metric})"
+    d = tab['diff'].abs().fillna(0)
+    if (d == 0).all(): return tab, 'identical', f'all {len(tab)} numbers equal to the last digit'
+    worst = tab.loc[d.idxmax()]
+    why = f"largest change {worst.metric} of {worst.run}: {worst.record:.6g} -> {worst.this_run:.6g} ({worst['diff']:+.3g})"
+    return tab, ('within tolerance' if d.max() <= tolerance else 'different'), why + f"; tolerance {tolerance:g}"
+
+def format_comparison(tab, verdict: str, why: str, new_dir, record_dir) -> str:
+    "The comparison as a plain-text table and a verdict line."
+    import pandas as pd
+    with pd.option_context('display.width', 160, 'display.max_rows', 200):
+        body = tab.to_string(index=False, float_format=lambda v: f'{v:.6g}')
+    return f"{new_dir} against the record {record_dir}:\n{body}\nverdict: {verdict} ({why})"
+
 # %% ../nbs/07_study.ipynb #23ad8785
-def main(argv: list[str] | None = None):
-    "CLI: clipa-study STUDY.yaml|NAME [--dry-run] [--reports DIR] [--only RUN ...] [--force]."
-    ap = argparse.ArgumentParser(prog='clipa-study', description='Run a study: its stage notebooks through papermill, '
+@cli('clipa-study')
+def main(argv: list[str] | None = None) -> int:
+    "CLI: clipa-study STUDY.yaml|NAME [--dry-run] [--reports DIR] [--only RUN ...] [--force]; exit 0, 1 (a stage failed), 2 (bad input)."
+    ap = Parser(prog='clipa-study', description='Run a study: its stage notebooks through papermill, '
                                  'resumably, into REPORTS/<study>/<run>/.')
     ap.add_argument('study', help="a study file (.yaml/.json) or a shipped study's name (e.g. default)")
     ap.add_argument('--dry-run', action='store_true', help='print the plan and the estimated compute; run nothing')
@@ -867,13 +925,17 @@ def main(argv: list[str] | None = None):
     ap.add_argument('--force', action='store_true', help='rerun every stage from scratch (clears their outputs)')
     ap.add_argument('--kernel', default='python3', help='Jupyter kernel for the stage notebooks (default: python3)')
     ap.add_argument('--log-output', action='store_true', help="stream the stage notebooks' output to the console")
+    ap.add_argument('--compare', metavar='RECORD_ROOT', help='afterwards, compare the results with the record in '
+                    'RECORD_ROOT/<study>/ (e.g. reports) and print a verdict')
+    ap.add_argument('--tolerance', type=float, default=0.01, help='largest change that counts as "within tolerance" (default 0.01)')
     a = ap.parse_args(argv)
-    try:
-        res = run_study(a.study, a.reports, dry_run=a.dry_run, only=a.only, force=a.force, kernel=a.kernel,
-                        log_output=a.log_output)
-    except (StudyError, FileNotFoundError, RuntimeError) as e:
-        print(f'clipa-study: error: {e}', file=sys.stderr); raise SystemExit(2)
-    if not res.get('dry_run') and not res['ok']: raise SystemExit(1)
+    res = run_study(a.study, a.reports, dry_run=a.dry_run, only=a.only, force=a.force, kernel=a.kernel,
+                    log_output=a.log_output)
+    if a.compare and not a.dry_run:
+        rec = Path(a.compare) / res['study']
+        if not (rec / 'results.csv').is_file(): print(f"no committed record of study '{res['study']}' in {rec}: nothing to compare")
+        else: print(format_comparison(*compare_results(res['report_dir'], rec, a.tolerance), res['report_dir'], rec))
+    return 0 if res.get('dry_run') or res['ok'] else 1
 
 # %% ../nbs/07_study.ipynb #b2248c0e
-if __name__ == '__main__' and '__file__' in globals(): main()
+if __name__ == '__main__' and '__file__' in globals(): raise SystemExit(main())

@@ -7,13 +7,15 @@ __all__ = ['IMAGE_STRATEGIES', 'TEXT_STRATEGIES', 'PRECISIONS', 'DEVICES', 'BUIL
            'DEFAULT_LR', 'LOG_COLUMNS', 'StageConfig', 'lr_at', 'no_weight_decay', 'param_groups', 'epoch_permutation',
            'batch_indices', 'MemorySet', 'synthetic_image_text', 'default_data_root', 'atomic_save', 'rng_state',
            'set_rng_state', 'DistEnv', 'setup_distributed', 'NonFiniteLossError', 'read_log', 'read_events',
-           'plot_loss', 'train', 'cli_parser', 'config_from_args', 'main']
+           'plot_loss', 'build_model', 'lock_towers', 'trainable', 'TrainState', 'make_optimizer', 'make_loss',
+           'setup_run', 'load_stage_data', 'epoch_order', 'MemoryBatches', 'StreamBatches', 'train_step', 'StepLog',
+           'save_run', 'run_summary', 'train', 'cli_parser', 'config_from_args', 'main']
 
 # %% ../nbs/03_train.ipynb #2338dc55
 import argparse, collections, contextlib, csv, json, math, numbers, os, random, statistics, sys, time
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -21,6 +23,7 @@ import torch.nn as nn
 import torch.distributed as dist
 from open_clip.loss import ClipLoss
 from .data import atomic_write
+from .core import cli, Parser, provenance
 
 # %% ../nbs/03_train.ipynb #a4f78a5c
 IMAGE_STRATEGIES = ('none', 'resize', 'random', 'grid', 'block')
@@ -64,6 +67,12 @@ class StageConfig:
     logit_scale_max: float = _f(100.0, 'clamp exp(logit_scale) to at most this after every step')
     precision: str = _f('fp32', 'numeric precision: ' + ', '.join(PRECISIONS))
     grad_checkpointing: bool = _f(False, 'recompute activations in the backward pass (less memory, more time)')
+    accum_freq: int = _f(1, 'gradient accumulation: each batch in K micro-batches, loss over the whole batch (same update)')
+    lock_image: bool = _f(False, 'freeze the image tower (LiT), except its last lock_image_unlocked_groups groups')
+    lock_image_unlocked_groups: int = _f(0, 'with lock_image: trainable layer groups at the end of the image tower')
+    lock_text: bool = _f(False, 'freeze the text tower, except its last lock_text_unlocked_layers layers')
+    lock_text_unlocked_layers: int = _f(0, 'with lock_text: trainable layers at the end of the text tower')
+    siglip: bool = _f(False, "sigmoid loss (open_clip's SigLipLoss) with a learnable bias, instead of the softmax ClipLoss")
     seed: int = _f(0, 'seed of model init, data order and token masking')
     out_dir: str = _f('runs/stage', 'output folder (checkpoints/, log.jsonl, log.csv, summary.json, config.json)')
     init_checkpoint: Optional[str] = _f(None, 'checkpoint to start from (pos embeds interpolated); fine-tuning', str)
@@ -147,7 +156,7 @@ def _stage_geometry(cfg: StageConfig) -> dict:
 def _check_config(c: StageConfig):
     "Validate every field of `c`; raise one ValueError naming the first bad field."
     _need(isinstance(c.model, str) and c.model != '', f"model must be a model name string; given {c.model!r}")
-    from clipa.model import model_info
+    from clipa.model import model_info, check_checkpoint
     import open_clip
     known = open_clip.list_models()
     clipa_names = [m for m in known if m.lower().startswith('clipa')]
@@ -192,14 +201,18 @@ def _check_config(c: StageConfig):
     if c.device == 'cuda':
         _need(torch.cuda.is_available(), "device 'cuda' was asked for but torch.cuda.is_available() is False; "
               "use device='cpu' or 'auto'")
-    for b in ('grad_checkpointing', 'resume', 'deterministic', 'progress', 'tensorboard'):
+    _check_int('accum_freq', c.accum_freq, lo=1)
+    _need(c.batch_size % c.accum_freq == 0, f"batch_size {c.batch_size} does not split into accum_freq {c.accum_freq} "
+          f"micro-batches; use a batch_size that is a multiple of {c.accum_freq}")
+    _check_int('lock_image_unlocked_groups', c.lock_image_unlocked_groups, lo=0)
+    _check_int('lock_text_unlocked_layers', c.lock_text_unlocked_layers, lo=0)
+    for b in ('grad_checkpointing', 'resume', 'deterministic', 'progress', 'tensorboard', 'lock_image', 'lock_text', 'siglip'):
         _need(isinstance(getattr(c, b), bool), f"{b} must be True or False; given {getattr(c, b)!r}")
     _check_int('seed', c.seed, lo=0)
     _need(isinstance(c.out_dir, (str, os.PathLike)) and str(c.out_dir) != '',
           f"out_dir must be a folder path; given {c.out_dir!r}")
-    if c.init_checkpoint is not None:
-        _need(Path(c.init_checkpoint).is_file(), f"init_checkpoint {str(c.init_checkpoint)!r} does not exist; give the "
-              f"path of a checkpoint .pt (e.g. <pretrain out_dir>/checkpoints/final.pt) or None")
+    if c.init_checkpoint is not None:                        # missing, empty, cut short or of another model: one error
+        check_checkpoint(c.init_checkpoint, c.model, what='init_checkpoint')
     _check_int('save_every', c.save_every, lo=0)
     _check_int('log_every', c.log_every, lo=1)
     _check_int('num_workers', c.num_workers, lo=0)
@@ -218,6 +231,7 @@ def _check_config(c: StageConfig):
     resolve_shards(c.data if isinstance(c.data, str) else list(c.data))  # its own clear error when missing/empty
 
 StageConfig.validate = _check_config
+_FIELD_DEFAULTS = {f.name: f.default for f in fields(StageConfig)}
 
 # %% ../nbs/03_train.ipynb #d2bd8f3e
 def lr_at(step: int, total_steps: int, peak_lr: float, warmup_steps: int = 0, min_lr: float = 0.0) -> float:
@@ -492,9 +506,10 @@ def _model_input(images: torch.Tensor, image_size: int) -> torch.Tensor:
     std = torch.tensor(OPENAI_DATASET_STD, device=images.device).view(1, 3, 1, 1)
     return (images.float() / 255 - mean) / std
 
-def _features(out):
-    if isinstance(out, dict): return out['image_features'], out['text_features'], out['logit_scale']
-    return out[0], out[1], out[2]
+def _features(out) -> tuple:
+    "(image features, text features, logit scale, logit bias or None) from an open_clip forward."
+    if isinstance(out, dict): return out['image_features'], out['text_features'], out['logit_scale'], out.get('logit_bias')
+    return (*out[:3], out[3] if len(out) > 3 else None)
 
 def _autocast(precision: str, device: torch.device):
     if precision == 'amp': return torch.autocast(device.type, dtype=torch.float16)
@@ -512,64 +527,104 @@ def _check_resumable(saved: dict, cfg: StageConfig, path: Path):
         if now[k] != v:
             raise ValueError(f"{path} was written by a different stage: {k} was {v!r}, now {now[k]!r}. Use a new out_dir, "
                              f"or resume=False to start this stage afresh there.")
+    for k in now.keys() - saved.keys() - _RESUME_FREE:       # a field added since: its default keeps the old trajectory
+        if now[k] != _jsonable({k: _FIELD_DEFAULTS[k]})[k]:
+            raise ValueError(f"{path} was written before the field {k} existed; it can only resume with {k}="
+                             f"{_FIELD_DEFAULTS[k]!r} (given {now[k]!r}). Use a new out_dir.")
 
 def _jsonable(d: dict) -> dict:
     return json.loads(json.dumps(d, default=str))
 
-# %% ../nbs/03_train.ipynb #37babb6d
-def train(cfg: Union[StageConfig, dict]) -> dict:
-    "Run (or resume) one training stage; returns the summary written to out_dir/summary.json."
-    if isinstance(cfg, dict): cfg = StageConfig.from_dict(cfg)
-    else: cfg.validate()
-    env = setup_distributed(cfg.device)
-    try: return _train(cfg, env)
-    finally:
-        if env.owns_group and dist.is_initialized(): dist.destroy_process_group()
-
-def _train(cfg: StageConfig, env: DistEnv) -> dict:
-    from clipa.model import create_model, load_checkpoint_into
-    from clipa.masking import set_image_masking, TextReducer
-    t_start = time.perf_counter()
-    rank, world, device, main = env.rank, env.world_size, env.device, env.rank == 0
-    if cfg.batch_size % world:
-        raise ValueError(f"batch_size {cfg.batch_size} does not split over {world} ranks; use a multiple of {world}")
-    lb = cfg.batch_size // world
-    if cfg.threads: torch.set_num_threads(cfg.threads)
-    if cfg.deterministic: torch.use_deterministic_algorithms(True, warn_only=True)
-    out = Path(cfg.out_dir); ckdir = out / 'checkpoints'
-    if main: ckdir.mkdir(parents=True, exist_ok=True); atomic_write(out / 'config.json', json.dumps(_jsonable(asdict(cfg)), indent=1))
-    geo = _stage_geometry(cfg)
-    total = cfg.total_steps
-
-    # data
-    spec = _data_spec(cfg, rank, world)
-    memory = cfg.data == 'synthetic' or _use_memory(cfg, spec)
-    if cfg.data == 'synthetic': ds = synthetic_image_text(cfg.max_samples or 1024, geo['image_size'], cfg.seed)
-    elif memory:
-        from clipa.data import load_image_text
-        ds = load_image_text(spec, image_size=geo['image_size'], max_samples=cfg.max_samples)
-    reducer = TextReducer(cfg.text_strategy, geo['text_tokens'], seed=cfg.seed + rank)
-
-    # model
-    torch.manual_seed(cfg.seed); np.random.seed(cfg.seed); random.seed(cfg.seed)
+# %% ../nbs/03_train.ipynb #eng00002
+def build_model(cfg: StageConfig, geo: dict, device=torch.device('cpu'), rank: int = 0) -> nn.Module:
+    "The stage's open_clip model: geometry, token masking, grad checkpointing, SigLIP bias (`lock_towers` comes after loading)."
+    from clipa.model import create_model
+    from clipa.masking import set_image_masking
+    kw = dict(init_logit_scale=math.log(10), init_logit_bias=-10.0) if cfg.siglip else {}
     model = create_model(cfg.model, image_size=geo['image_size'], context_length=geo['text_tokens'], device=device,
-                         precision='pure_bf16' if cfg.precision == 'pure_bf16' else 'fp32')
-    latest = ckdir / 'latest.pt'
-    ck = torch.load(latest, map_location='cpu', weights_only=True) if cfg.resume and latest.exists() else None
-    if ck is not None: _check_resumable(ck['config'], cfg, latest)
-    elif cfg.init_checkpoint: load_checkpoint_into(model, cfg.init_checkpoint)
+                         precision='pure_bf16' if cfg.precision == 'pure_bf16' else 'fp32', **kw)
     if cfg.image_strategy in ('random', 'grid', 'block'):
         set_image_masking(model, cfg.image_strategy, cfg.image_keep, seed=cfg.seed + 7919 * rank)
     if cfg.grad_checkpointing: model.set_grad_checkpointing(True)
-    if ck is not None: model.load_state_dict(ck['state_dict'])
-    model.train()
+    return model
+
+def lock_towers(model: nn.Module, cfg: StageConfig) -> nn.Module:
+    "Freeze the towers the config locks (after its weights are loaded: a frozen table is not overwritten by a load)."
+    if cfg.lock_image: model.lock_image_tower(unlocked_groups=cfg.lock_image_unlocked_groups)
+    if cfg.lock_text: model.lock_text_tower(unlocked_layers=cfg.lock_text_unlocked_layers)
+    return model
+
+def trainable(model: nn.Module) -> dict:
+    "Trainable / total parameter counts of each tower (for locked-tower runs)."
+    out = {}
+    for tower, pred in (('image', lambda n: n.startswith('visual.')), ('text', lambda n: not n.startswith('visual.') and 'logit_' not in n)):
+        ps = [(n, p) for n, p in model.named_parameters() if pred(n)]
+        out[tower] = (sum(p.numel() for _, p in ps if p.requires_grad), sum(p.numel() for _, p in ps))
+    return out
+
+# %% ../nbs/03_train.ipynb #eng00005
+@dataclass
+class TrainState:
+    "Everything a training run holds between steps."
+    cfg: StageConfig
+    env: DistEnv
+    geo: dict
+    model: nn.Module                 # what the step calls (DDP-wrapped on several ranks)
+    raw: nn.Module                   # the model itself (checkpoints, logit-scale clamp)
+    opt: torch.optim.Optimizer
+    scaler: Any
+    loss_fn: nn.Module
+    reducer: Any
+    batches: Any
+    step: int = 0
+    start_step: int = 0
+    out: Path = Path('.')
+
+    @property
+    def main(self) -> bool: return self.env.rank == 0
+
+def make_optimizer(model: nn.Module, cfg: StageConfig) -> torch.optim.Optimizer:
+    "AdamW over the trainable parameters in two weight-decay groups (fused: one kernel per tensor, when available)."
     groups = param_groups(model, cfg.weight_decay)
     for g in groups: g.pop('names')
-    try: opt = torch.optim.AdamW(groups, lr=cfg.peak_lr, betas=cfg.betas, eps=cfg.eps, fused=True)   # one kernel per tensor
-    except (RuntimeError, ValueError): opt = torch.optim.AdamW(groups, lr=cfg.peak_lr, betas=cfg.betas, eps=cfg.eps)
+    groups = [g for g in groups if g['params']]
+    try: return torch.optim.AdamW(groups, lr=cfg.peak_lr, betas=cfg.betas, eps=cfg.eps, fused=True)
+    except (RuntimeError, ValueError): return torch.optim.AdamW(groups, lr=cfg.peak_lr, betas=cfg.betas, eps=cfg.eps)
+
+def make_loss(cfg: StageConfig, env: DistEnv) -> nn.Module:
+    "open_clip's contrastive loss (ClipLoss) or, with `siglip`, its sigmoid loss (SigLipLoss)."
+    if cfg.siglip:
+        from open_clip.loss import SigLipLoss
+        return SigLipLoss(rank=env.rank, world_size=env.world_size)
+    w = env.world_size > 1
+    return ClipLoss(local_loss=w, gather_with_grad=w, cache_labels=True, rank=env.rank, world_size=env.world_size)
+
+def setup_run(cfg: StageConfig, env: DistEnv, order: Callable | None = None) -> TrainState:
+    "Build a run (data, reducer, model, optimizer, scaler, loss) and restore it: latest.pt, else init_checkpoint, else seed."
+    from clipa.model import load_checkpoint_into
+    from clipa.masking import TextReducer
+    rank, world, device = env.rank, env.world_size, env.device
+    if cfg.batch_size % (world * cfg.accum_freq):
+        raise ValueError(f"batch_size {cfg.batch_size} does not split into {world} rank(s) x accum_freq {cfg.accum_freq} "
+                         f"micro-batches; use a multiple of {world * cfg.accum_freq}")
+    if cfg.threads: torch.set_num_threads(cfg.threads)
+    if cfg.deterministic: torch.use_deterministic_algorithms(True, warn_only=True)
+    out = Path(cfg.out_dir); ckdir = out / 'checkpoints'
+    if env.rank == 0: ckdir.mkdir(parents=True, exist_ok=True); atomic_write(out / 'config.json', json.dumps(_jsonable(asdict(cfg)), indent=1))
+    geo = _stage_geometry(cfg)
+    data = load_stage_data(cfg, geo, rank, world)
+    reducer = TextReducer(cfg.text_strategy, geo['text_tokens'], seed=cfg.seed + rank)
+    torch.manual_seed(cfg.seed); np.random.seed(cfg.seed); random.seed(cfg.seed)
+    model = build_model(cfg, geo, device, rank)
+    latest = ckdir / 'latest.pt'
+    ck = torch.load(latest, map_location='cpu', weights_only=True) if cfg.resume and latest.exists() else None
+    if ck is not None: _check_resumable(ck['config'], cfg, latest); model.load_state_dict(ck['state_dict'])
+    elif cfg.init_checkpoint: load_checkpoint_into(model, cfg.init_checkpoint)
+    lock_towers(model, cfg).train()
+    opt = make_optimizer(model, cfg)
     scaler = torch.amp.GradScaler(device.type) if cfg.precision == 'amp' else None
     step = 0
-    if ck is not None:
+    if ck is not None:                                         # resume: optimizer, scaler, step, every RNG
         opt.load_state_dict(ck['optimizer'])
         if scaler is not None and ck.get('scaler'): scaler.load_state_dict(ck['scaler'])
         step = int(ck['step'])
@@ -578,123 +633,215 @@ def _train(cfg: StageConfig, env: DistEnv) -> dict:
         else: torch.manual_seed(cfg.seed + 7919 * rank + step)
     else: torch.manual_seed(cfg.seed + 7919 * rank)           # per-rank masking randomness; rank 0 = 1-process run
     del ck
-    raw = model
+    wrapped = model
     if world > 1:
-        model = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == 'cuda' else None,
-                                                    broadcast_buffers=False)
-    loss_fn = ClipLoss(local_loss=world > 1, gather_with_grad=world > 1, cache_labels=True, rank=rank, world_size=world)
-    params = [p for p in raw.parameters() if p.requires_grad]
-    max_log_scale = math.log(cfg.logit_scale_max)
-    in_dtype = torch.bfloat16 if cfg.precision == 'pure_bf16' else torch.float32
+        wrapped = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == 'cuda' else None,
+                                                      broadcast_buffers=False)
+    batches = (MemoryBatches(data, reducer, cfg, geo, env, order) if isinstance(data, MemorySet) or hasattr(data, 'captions')
+               else StreamBatches(data, reducer, cfg, geo, env, step))
+    return TrainState(cfg, env, geo, wrapped, model, opt, scaler, make_loss(cfg, env), reducer, batches, step, step, out)
 
-    # batches
-    if memory:
-        order = _Order(len(ds.captions), cfg.batch_size, cfg.seed)
-        images = ds.images.to(device) if device.type == 'cuda' else ds.images
-        fixed_text = cfg.text_strategy in ('truncate', 'syntax')       # deterministic: tokenise each caption once
-        tok = torch.zeros(len(ds.captions), geo['text_tokens'], dtype=torch.long) if fixed_text else None
-        have = torch.zeros(len(ds.captions), dtype=torch.bool) if fixed_text else None
-        def get_batch(s):
-            idx = order(s)[rank * lb:(rank + 1) * lb]
-            if not fixed_text: return images[idx.to(images.device)], reducer([ds.captions[i] for i in idx.tolist()])
-            new = idx[~have[idx]]
-            if len(new):
-                tok[new] = reducer([ds.captions[i] for i in new.tolist()]); have[new] = True
-            return images[idx.to(images.device)], tok[idx]
-    else:
+# %% ../nbs/03_train.ipynb #eng00007
+def load_stage_data(cfg: StageConfig, geo: dict, rank: int = 0, world: int = 1):
+    "The stage's training data: an in-memory set (built-in sets, shards under 2 GiB), or the shard spec to stream."
+    spec = _data_spec(cfg, rank, world)
+    if cfg.data == 'synthetic': return synthetic_image_text(cfg.max_samples or 1024, geo['image_size'], cfg.seed)
+    if not _use_memory(cfg, spec): return spec
+    from clipa.data import load_image_text
+    return load_image_text(spec, image_size=geo['image_size'], max_samples=cfg.max_samples)
+
+def epoch_order(n: int, batch_size: int, seed: int) -> Callable[[int], torch.Tensor]:
+    "The default sample order: step -> the global indices of its batch, epochs being seeded permutations."
+    return _Order(n, batch_size, seed)
+
+class MemoryBatches:
+    "step -> (uint8 images, token ids) of this rank's share of an in-memory set, in the sample order `order(step)`."
+    mode = 'memory'
+    def __init__(self, ds, reducer, cfg: StageConfig, geo: dict, env: DistEnv, order: Callable | None = None):
+        self.ds, self.reducer, self.rank, self.lb = ds, reducer, env.rank, cfg.batch_size // env.world_size
+        self.n_data = len(ds.captions)
+        self.order = order or epoch_order(self.n_data, cfg.batch_size, cfg.seed)
+        self.images = ds.images.to(env.device) if env.device.type == 'cuda' else ds.images
+        fixed = cfg.text_strategy in ('truncate', 'syntax')     # deterministic: tokenise each caption once
+        self.tok = torch.zeros(self.n_data, geo['text_tokens'], dtype=torch.long) if fixed else None
+        self.have = torch.zeros(self.n_data, dtype=torch.bool) if fixed else None
+
+    def __call__(self, step: int) -> tuple:
+        idx = self.order(step)[self.rank * self.lb:(self.rank + 1) * self.lb]
+        images = self.images[idx.to(self.images.device)]
+        if self.tok is None: return images, self.reducer([self.ds.captions[i] for i in idx.tolist()])
+        new = idx[~self.have[idx]]
+        if len(new): self.tok[new] = self.reducer([self.ds.captions[i] for i in new.tolist()]); self.have[new] = True
+        return images, self.tok[idx]
+
+class StreamBatches:
+    "step -> the next (uint8 images, token ids) of a resampled webdataset stream (approximate resume)."
+    mode, n_data = 'stream', None
+    def __init__(self, spec, reducer, cfg: StageConfig, geo: dict, env: DistEnv, step: int = 0):
         from clipa.data import stream_image_text
-        stream = iter(stream_image_text(spec, batch_size=lb, image_size=geo['image_size'], shuffle=True, resampled=True,
-                                        num_workers=cfg.num_workers, rank=rank, world_size=world, seed=cfg.seed + step))
-        def get_batch(s):
-            imgs, caps = next(stream)
-            return imgs, reducer(list(caps))
-    n_data = len(ds.captions) if memory else None
+        self.reducer = reducer
+        self.stream = iter(stream_image_text(spec, batch_size=cfg.batch_size // env.world_size, image_size=geo['image_size'],
+                                             shuffle=True, resampled=True, num_workers=cfg.num_workers, rank=env.rank,
+                                             world_size=env.world_size, seed=cfg.seed + step))
+    def __call__(self, step: int) -> tuple:
+        images, captions = next(self.stream)
+        return images, self.reducer(list(captions))
 
-    logger = _Logger(out, cfg, write=main, resume_step=step)
-    pbar = None
-    if main and cfg.progress:
-        from tqdm import tqdm
-        pbar = tqdm(total=total, initial=step, unit='step', dynamic_ncols=True, desc=out.name, file=sys.stderr)
+# %% ../nbs/03_train.ipynb #eng00010
+def _loss(st: TrainState, image_f, text_f, scale, bias) -> torch.Tensor:
+    return st.loss_fn(image_f, text_f, scale, bias) if bias is not None else st.loss_fn(image_f, text_f, scale)
 
-    def save(path_names):
-        st = rng_state(model=raw, reducer=reducer)
-        rngs = [None] * world
-        if world > 1: dist.all_gather_object(rngs, st)
-        else: rngs = [st]
-        if not main: return
-        obj = dict(state_dict=raw.state_dict(), optimizer=opt.state_dict(), scaler=scaler.state_dict() if scaler else None,
-                   step=step, samples_seen=step * cfg.batch_size, data_position=dict(step=step, mode='memory' if memory else 'stream'),
-                   rng=rngs, config=_jsonable(asdict(cfg)), model_name=cfg.model, geometry=geo, world_size=world)
-        for name in path_names: atomic_save(obj, ckdir / name)
+def _backward(st: TrainState, loss: torch.Tensor):
+    if st.cfg.debug_nan_at_step is not None and st.step == st.cfg.debug_nan_at_step: loss = loss * float('nan')
+    (st.scaler.scale(loss) if st.scaler is not None else loss).backward()
+    return loss
 
-    pending, lrs = [], []
-    t_last, steps_timed, samples_timed, loop_s = time.perf_counter(), 0, 0, 0.0
-    start_step = step
+def _forward_backward(st: TrainState, x, t) -> tuple:
+    "Loss over the batch, backward; (loss, logit scale)."
+    with _autocast(st.cfg.precision, st.env.device):
+        img, txt, scale, bias = _features(st.model(x, t))
+        loss = _loss(st, img, txt, scale, bias)
+    return _backward(st, loss), scale
 
-    def flush():
-        nonlocal pending, lrs, t_last, steps_timed, samples_timed, loop_s
-        if not pending: return
-        vals = torch.stack(pending)
-        if world > 1:
-            vals = vals.clone(); dist.all_reduce(vals); vals /= world    # mean loss over ranks (= the global-batch loss)
+def _accumulated_forward_backward(st: TrainState, x, t) -> tuple:
+    "The same gradient in `accum_freq` micro-batches: cached features, then one recomputed micro-batch at a time."
+    xs, ts, states, cached = x.chunk(st.cfg.accum_freq), t.chunk(st.cfg.accum_freq), [], []
+    with torch.no_grad(), _autocast(st.cfg.precision, st.env.device):
+        for xj, tj in zip(xs, ts):
+            states.append(rng_state(model=st.raw))
+            cached.append(_features(st.model(xj, tj))[:2])
+    after = rng_state(model=st.raw)
+    for j, (xj, tj) in enumerate(zip(xs, ts)):
+        set_rng_state(states[j], model=st.raw)                 # the same token masks as in the cached pass
+        with _autocast(st.cfg.precision, st.env.device):
+            img, txt, s, b = _features(st.model(xj, tj))
+            if j == 0: scale, bias = s, b
+            else: s, b = s.detach(), (b.detach() if b is not None else None)   # scale / bias gradient once, not K times
+            feats = [torch.cat([c[k] for c in cached[:j]] + [f] + [c[k] for c in cached[j + 1:]]) for k, f in ((0, img), (1, txt))]
+            loss = _loss(st, *feats, s, b)
+        loss = _backward(st, loss)
+    set_rng_state(after, model=st.raw)
+    return loss, scale
+
+def train_step(st: TrainState, images: torch.Tensor, texts: torch.Tensor, lr: float) -> torch.Tensor:
+    "One optimizer step: lr, forward + loss + backward (accumulated or not), clip, AdamW, clamp; [loss, scale, grad norm]."
+    cfg, dev = st.cfg, st.env.device
+    for g in st.opt.param_groups: g['lr'] = lr
+    x = _model_input(images.to(dev, non_blocking=True), st.geo['image_size'])
+    x = x.to(torch.bfloat16 if cfg.precision == 'pure_bf16' else torch.float32)
+    t = texts.to(dev, non_blocking=True)
+    st.opt.zero_grad(set_to_none=True)
+    loss, scale = (_forward_backward if cfg.accum_freq == 1 else _accumulated_forward_backward)(st, x, t)
+    if st.scaler is not None: st.scaler.unscale_(st.opt)
+    params = [p for p in st.raw.parameters() if p.requires_grad]
+    gnorm = (torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip_norm) if cfg.grad_clip_norm
+             else torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None]))
+    if st.scaler is not None: st.scaler.step(st.opt); st.scaler.update()
+    else: st.opt.step()
+    with torch.no_grad(): st.raw.logit_scale.clamp_(0, math.log(cfg.logit_scale_max))
+    return torch.stack([loss.detach().float(), scale.detach().float(), gnorm.detach().float().to(loss.device)])
+
+# %% ../nbs/03_train.ipynb #eng00012
+class StepLog:
+    "Finished steps' stats, kept on the device and flushed to the `_Logger` (rows, checks, progress bar) on demand."
+    def __init__(self, st: TrainState, logger, pbar=None, t_start: float | None = None):
+        self.st, self.logger, self.pbar = st, logger, pbar
+        self.t_start = t_start if t_start is not None else time.perf_counter()
+        self.pending, self.lrs, self.loop_s = [], [], 0.0
+        self.restart_clock()
+
+    def restart_clock(self): self.t_last = time.perf_counter()     # after a checkpoint write: not training time
+
+    def add(self, stats: torch.Tensor, lr: float): self.pending.append(stats); self.lrs.append(lr)
+
+    def flush(self):
+        "Move the pending stats to the host (mean over ranks), write their rows, update the progress bar."
+        if not self.pending: return
+        st, b = self.st, self.st.cfg.batch_size
+        vals = torch.stack(self.pending)
+        if st.env.world_size > 1:
+            vals = vals.clone(); dist.all_reduce(vals); vals /= st.env.world_size   # mean loss over ranks (= the global-batch loss)
         vals = vals.tolist()
-        now = time.perf_counter(); dt = now - t_last; loop_s += dt
-        sps = len(vals) * cfg.batch_size / dt if dt > 0 else float('nan')
-        s0 = step - len(vals)
-        rows = [dict(step=s0 + i + 1, samples_seen=(s0 + i + 1) * cfg.batch_size,
-                     epoch=((s0 + i + 1) * cfg.batch_size / n_data) if n_data else None, loss=v[0], lr=lrs[i],
-                     logit_scale=v[1], grad_norm=v[2], samples_per_s=sps, image_tokens=geo['image_tokens'],
-                     text_tokens=geo['text_tokens'], wall_s=now - t_start) for i, v in enumerate(vals)]
-        pending, lrs = [], []
-        try: logger.rows(rows)
+        now = time.perf_counter(); dt = now - self.t_last; self.loop_s += dt
+        sps = len(vals) * b / dt if dt > 0 else float('nan')
+        s0, n = st.step - len(vals), st.batches.n_data
+        rows = [dict(step=s0 + i + 1, samples_seen=(s0 + i + 1) * b, epoch=((s0 + i + 1) * b / n) if n else None,
+                     loss=v[0], lr=self.lrs[i], logit_scale=v[1], grad_norm=v[2], samples_per_s=sps,
+                     image_tokens=st.geo['image_tokens'], text_tokens=st.geo['text_tokens'], wall_s=now - self.t_start)
+                for i, v in enumerate(vals)]
+        self.pending, self.lrs = [], []
+        try: self.logger.rows(rows)
         finally:
-            if pbar is not None:
-                pbar.update(len(rows)); pbar.set_postfix(loss=f"{rows[-1]['loss']:.3f}", samples_s=f'{sps:.0f}')
-        t_last = time.perf_counter()
+            if self.pbar is not None:
+                self.pbar.update(len(rows)); self.pbar.set_postfix(loss=f"{rows[-1]['loss']:.3f}", samples_s=f'{sps:.0f}')
+        self.restart_clock()
 
+def save_run(st: TrainState, names: Sequence[str]):
+    "Write the run as each of `names` in out_dir/checkpoints: an open_clip state_dict plus optimizer, scaler, step, RNGs."
+    rs = rng_state(model=st.raw, reducer=st.reducer)
+    rngs = [None] * st.env.world_size
+    if st.env.world_size > 1: dist.all_gather_object(rngs, rs)
+    else: rngs = [rs]
+    if not st.main: return
+    cfg = st.cfg
+    obj = dict(state_dict=st.raw.state_dict(), optimizer=st.opt.state_dict(), scaler=st.scaler.state_dict() if st.scaler else None,
+               step=st.step, samples_seen=st.step * cfg.batch_size, data_position=dict(step=st.step, mode=st.batches.mode),
+               rng=rngs, config=_jsonable(asdict(cfg)), model_name=cfg.model, geometry=st.geo, world_size=st.env.world_size)
+    for name in names: atomic_save(obj, st.out / 'checkpoints' / name)
+
+def run_summary(st: TrainState, logger, log: StepLog) -> dict:
+    "What a finished stage reports (out_dir/summary.json): steps, losses, speed, geometry, compute, provenance."
+    cfg, step, last = st.cfg, st.step, logger.last
+    s = dict(model=cfg.model, steps=step, samples_seen=step * cfg.batch_size, resumed_from_step=st.start_step,
+             final_loss=last.get('loss'), final_lr=last.get('lr'), final_logit_scale=last.get('logit_scale'),
+             wall_s=time.perf_counter() - log.t_start, train_s=log.loop_s,
+             samples_per_s=((step - st.start_step) * cfg.batch_size / log.loop_s) if log.loop_s > 0 else None,
+             world_size=st.env.world_size, device=str(st.env.device), precision=cfg.precision,
+             image_strategy=cfg.image_strategy, image_keep=cfg.image_keep, text_strategy=cfg.text_strategy,
+             **st.geo, checkpoint=str(st.out / 'checkpoints' / 'final.pt'),
+             loss_spikes=sum(e['event'] == 'loss_spike' for e in logger.events),
+             data_mode=st.batches.mode, n_data=st.batches.n_data, seed=cfg.seed, provenance=provenance(seed=cfg.seed))
+    return s | _flops(cfg, st.geo, step * cfg.batch_size)
+
+# %% ../nbs/03_train.ipynb #37babb6d
+def train(cfg: Union[StageConfig, dict], order: Callable | None = None) -> dict:
+    "Run (or resume) one training stage; returns the summary written to out_dir/summary.json. `order`: see MemoryBatches."
+    if isinstance(cfg, dict): cfg = StageConfig.from_dict(cfg)
+    else: cfg.validate()
+    env = setup_distributed(cfg.device)
+    try: return _train(cfg, env, order)
+    finally:
+        if env.owns_group and dist.is_initialized(): dist.destroy_process_group()
+
+def _progress(st: TrainState, total: int):
+    if not (st.main and st.cfg.progress): return None
+    from tqdm import tqdm
+    return tqdm(total=total, initial=st.step, unit='step', dynamic_ncols=True, desc=st.out.name, file=sys.stderr)
+
+def _train(cfg: StageConfig, env: DistEnv, order: Callable | None = None) -> dict:
+    t_start = time.perf_counter()
+    st = setup_run(cfg, env, order)                                  # build, or restore from latest.pt
+    total = cfg.total_steps
+    logger = _Logger(st.out, cfg, write=st.main, resume_step=st.step)
+    pbar = _progress(st, total)
+    log = StepLog(st, logger, pbar, t_start)
     try:
-        while step < total:
-            lr = lr_at(step, total, cfg.peak_lr, cfg.warmup_steps, cfg.min_lr)
-            for g in opt.param_groups: g['lr'] = lr
-            imgs, texts = get_batch(step)
-            x = _model_input(imgs.to(device, non_blocking=True), geo['image_size']).to(in_dtype)
-            with _autocast(cfg.precision, device):
-                img_f, txt_f, scale = _features(model(x, texts.to(device, non_blocking=True)))
-                loss = loss_fn(img_f, txt_f, scale)
-            if cfg.debug_nan_at_step is not None and step == cfg.debug_nan_at_step: loss = loss * float('nan')
-            opt.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward(); scaler.unscale_(opt)
-            else: loss.backward()
-            gnorm = (torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip_norm) if cfg.grad_clip_norm
-                     else torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None]))
-            if scaler is not None: scaler.step(opt); scaler.update()
-            else: opt.step()
-            with torch.no_grad(): raw.logit_scale.clamp_(0, max_log_scale)
-            pending.append(torch.stack([loss.detach().float(), scale.detach().float(), gnorm.detach().float().to(loss.device)]))
-            lrs.append(lr)
-            step += 1
+        while st.step < total:
+            lr = lr_at(st.step, total, cfg.peak_lr, cfg.warmup_steps, cfg.min_lr)
+            images, texts = st.batches(st.step)
+            log.add(train_step(st, images, texts, lr), lr)           # forward, backward, update
+            st.step += 1
             if cfg.debug_step_delay: time.sleep(cfg.debug_step_delay)
-            do_save = cfg.save_every and step % cfg.save_every == 0 and step < total
-            if step % cfg.log_every == 0 or step == total or do_save: flush()
-            if do_save:
-                save(['latest.pt']); t_last = time.perf_counter()
-        flush()
-        save(['latest.pt', 'final.pt'])
+            checkpoint = cfg.save_every and st.step % cfg.save_every == 0 and st.step < total
+            if st.step % cfg.log_every == 0 or st.step == total or checkpoint: log.flush()   # the only host sync
+            if checkpoint: save_run(st, ['latest.pt']); log.restart_clock()
+        log.flush()
+        save_run(st, ['latest.pt', 'final.pt'])
     finally:
         if pbar is not None: pbar.close()
         logger.close()
-
-    summary = dict(model=cfg.model, steps=step, samples_seen=step * cfg.batch_size, resumed_from_step=start_step,
-                   final_loss=logger.last.get('loss'), final_lr=logger.last.get('lr'), final_logit_scale=logger.last.get('logit_scale'),
-                   wall_s=time.perf_counter() - t_start, train_s=loop_s,
-                   samples_per_s=((step - start_step) * cfg.batch_size / loop_s) if loop_s > 0 else None,
-                   world_size=world, device=str(device), precision=cfg.precision,
-                   image_strategy=cfg.image_strategy, image_keep=cfg.image_keep, text_strategy=cfg.text_strategy,
-                   **geo, checkpoint=str(ckdir / 'final.pt'), loss_spikes=sum(e['event'] == 'loss_spike' for e in logger.events),
-                   data_mode='memory' if memory else 'stream', n_data=n_data)
-    summary.update(_flops(cfg, geo, step * cfg.batch_size))
-    if main: atomic_write(out / 'summary.json', json.dumps(_jsonable(summary), indent=1))
+    summary = run_summary(st, logger, log)
+    if st.main: atomic_write(st.out / 'summary.json', json.dumps(_jsonable(summary), indent=1))
     return summary
 
 def _flops(cfg: StageConfig, geo: dict, samples: int) -> dict:
@@ -719,7 +866,7 @@ def _parse_value(kind, optional: bool):
 
 def cli_parser() -> argparse.ArgumentParser:
     "The argparse parser of clipa-train (one flag per StageConfig field)."
-    ap = argparse.ArgumentParser(prog='clipa-train', description='Train one CLIPA stage (pre-training or fine-tuning).')
+    ap = Parser(prog='clipa-train', description='Train one CLIPA stage (pre-training or fine-tuning).')
     ap.add_argument('--config', help='JSON or YAML file of StageConfig fields; flags given here override it')
     for f in fields(StageConfig):
         names = ['--' + f.name.replace('_', '-')] + (['--' + f.name] if '_' in f.name else []) + (['--out'] if f.name == 'out_dir' else [])
@@ -732,7 +879,7 @@ def cli_parser() -> argparse.ArgumentParser:
 
 def config_from_args(argv=None) -> StageConfig:
     "StageConfig from command-line arguments (and an optional --config file)."
-    a = vars(cli_parser().parse_args(argv))
+    a = vars(cli_parser().parse_args(argv)); a.pop('debug', None)
     d = {}
     path = a.pop('config', None)
     if path:
@@ -744,11 +891,12 @@ def config_from_args(argv=None) -> StageConfig:
     if 'betas' in d: d['betas'] = tuple(d['betas'])
     return StageConfig.from_dict(d)
 
+@cli('clipa-train')
 def main(argv=None) -> int:
-    "clipa-train: train one stage from the command line; prints the summary JSON (rank 0); exit status 0."
+    "clipa-train: train one stage from the command line; prints the summary JSON (rank 0); exit status 0 (2: bad input)."
     summary = train(config_from_args(argv))
     if int(os.environ.get('RANK', '0')) == 0: print(json.dumps(_jsonable(summary), indent=1))
     return 0   # a console script's return value is its exit status (the summary is in out_dir/summary.json)
 
 # %% ../nbs/03_train.ipynb #7c3d807f
-if __name__ == '__main__' and '__file__' in globals(): main()
+if __name__ == '__main__' and '__file__' in globals(): raise SystemExit(main())

@@ -183,8 +183,10 @@ def test_killed_study_resumes(tmp_path):
 def test_default_study(tmp_path):
     "The main job completes, beats the image-blind baseline on shape and colour, writes its report, then resumes."
     reports = tmp_path / 'reports'
-    r = _study('default', '--reports', reports, timeout=1500)      # ~3 min on 2 cores (builds data/shapes if missing)
+    r = _study('default', '--reports', reports, '--compare', ROOT / 'reports', timeout=1500)   # ~3 min on 2 cores
     assert r.returncode == 0, (r.stdout[-3000:], r.stderr[-3000:])
+    # deterministic on CPU: the committed record's numbers, to the last digit (catches any drift of the training engine)
+    assert 'verdict: identical' in r.stdout, r.stdout[-3000:]
     run = reports / 'default' / 'main'
     st = json.loads((run / 'status.json').read_text())['stages']
     assert [st[s]['status'] for s in ('pretrain', 'finetune', 'evaluate')] == ['completed'] * 3, st
@@ -197,6 +199,9 @@ def test_default_study(tmp_path):
     assert res['shapes/retrieval']['metrics']['image_retrieval_recall@1'] > 0.1, res['shapes/retrieval']['metrics']
     summary = (reports / 'default' / 'summary.md').read_text()
     assert '1 completed, 0 failed' in summary and 'TFLOP' in summary, summary[:800]
+    assert '## Provenance' in summary and 'torch 2.' in summary and ', seed 0' in summary, summary[-1500:]
+    summ = json.loads((run / 'pretrain' / 'summary.json').read_text())
+    assert summ['seed'] == 0 and len(summ['provenance']['git_commit']) == 40, summ.get('provenance')
     for f in ('main/pretrain/checkpoints/final.pt', 'main/finetune/checkpoints/final.pt', 'main/evaluate.ipynb',
               'figures.ipynb', 'results.csv'):
         assert (reports / 'default' / f).is_file(), f

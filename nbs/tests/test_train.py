@@ -108,9 +108,8 @@ def test_stream_mode_and_cli_errors(shapes, tmp_path):
     s = train(StageConfig(model='clipa-tiny', data=shapes, data_mode='stream', image_size=32, text_length=16, batch_size=16,
                           samples=48, threads=1, progress=False, out_dir=str(tmp_path / 'stream')))
     assert s['data_mode'] == 'stream' and s['steps'] == 3 and s['final_loss'] > 0
-    from clipa.train import main
-    with pytest.raises(ValueError, match="image_strategy 'zoom' is not one of: none, resize, random, grid, block"):
-        main(['--image-strategy', 'zoom', '--out', str(tmp_path / 'bad')])
+    r = subprocess.run(['clipa-train', '--image-strategy', 'zoom', '--out', str(tmp_path / 'bad')], capture_output=True, text=True)
+    assert (r.returncode, r.stderr) == (2, "clipa-train: error: image_strategy 'zoom' is not one of: none, resize, random, grid, block\n")
     assert not (tmp_path / 'bad').exists()
 
 
