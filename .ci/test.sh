@@ -7,6 +7,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # set-up runs in its own shell (it uses `set -e`), then is sourced, now a no-op, for PATH and NLTK_DATA
 bash .ci/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 . .ci/setup.sh; set +e
+# the docs-site test (nbs/tests/test_site.py) opens every page in Debian's headless chromium: install it as root
+if ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null 2>&1 \
+    || echo "test set-up: could not install chromium; the docs-site browser test will be skipped" >&2
+fi
 passed=0; failed=0
 ok()   { passed=$((passed+1)); echo "PASS: $*"; }
 bad()  { failed=$((failed+1)); echo "FAIL: $*"; }

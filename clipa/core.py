@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['BAD_INPUT', 'CODE_PATHS', 'one_line', 'Parser', 'cli', 'source_root', 'git_state', 'machine', 'provenance',
-           'provenance_line']
+           'provenance_line', 'atomic_write', 'write_json', 'write_csv', 'save_figure', 'save_torch']
 
 # %% ../nbs/00_core.ipynb #09e1696c
 import argparse, functools, os, platform, subprocess, sys, time
@@ -102,3 +102,40 @@ def provenance_line(p: dict) -> str:
     seed = f", seed {p['seed']}" if p.get('seed') is not None else ''
     return (f"{code}; torch {p.get('torch_version')}, open_clip {p.get('open_clip_version')}, Python "
             f"{p.get('python_version')}; {p.get('machine')}{seed}")
+
+# %% ../nbs/00_core.ipynb #26253402
+import json, os, tempfile
+from typing import Any
+
+def atomic_write(path: str | os.PathLike, data: bytes | str | Callable[[str], Any]) -> str:
+    "Write `data` (bytes, text, or a `writer(tmp_path)` such as `lambda t: df.to_csv(t)`) to `path` atomically."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix=f'.tmp{path.suffix}')
+    try:
+        if callable(data): os.close(fd); data(tmp)
+        else:
+            with os.fdopen(fd, 'wb') as f: f.write(data.encode() if isinstance(data, str) else data)
+        with open(tmp, 'rb+') as f: os.fsync(f.fileno())      # on disk before it takes the real name
+        os.chmod(tmp, 0o644)                                  # mkstemp makes 0600; reports are shared files
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp): os.remove(tmp)
+        raise
+    return str(path)
+
+def write_json(obj, path, indent: int = 2) -> Path:
+    "`obj` as indented JSON (non-JSON values as their str), atomically."
+    return Path(atomic_write(path, json.dumps(obj, indent=indent, default=str) + '\n'))
+
+def write_csv(df, path) -> str:
+    "A DataFrame as CSV (no index), atomically."
+    return atomic_write(path, lambda t: df.to_csv(t, index=False))
+
+def save_figure(fig, path, dpi: int = 120) -> str:
+    "A matplotlib figure (format from the suffix, tight bounding box), atomically."
+    return atomic_write(path, lambda t: fig.savefig(t, dpi=dpi, bbox_inches='tight', format=Path(path).suffix[1:] or 'png'))
+
+def save_torch(obj, path) -> Path:
+    "`torch.save(obj)` (a checkpoint), atomically."
+    import torch
+    return Path(atomic_write(path, lambda t: torch.save(obj, t)))

@@ -9,7 +9,7 @@ import tempfile, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
-from .core import cli, Parser
+from .core import cli, Parser, atomic_write
 
 import numpy as np
 import torch
@@ -20,30 +20,14 @@ _log = logging.getLogger('clipa.data')
 # %% auto #0
 __all__ = ['SHAPES', 'SHAPE_PLURALS', 'COLOURS', 'SIZES', 'REGIONS', 'REGION_PHRASES', 'BACKGROUNDS', 'TEXTURES', 'NUMBERS',
            'SHAPES_SPLITS', 'MIN_IMAGE_SIZE', 'IMAGE_EXTS', 'IMAGENET_TEMPLATES', 'SHAPES_TEMPLATES',
-           'SHAPES_CLASSNAMES', 'EMOJI_VENDORS', 'EMOJI_PACKAGES', 'SKIN_TONES', 'EMOJI_TEMPLATES', 'atomic_write',
-           'plural', 'shapes_caption', 'draw_shape', 'render_scene', 'sample_scene', 'image_hash', 'iter_shapes',
-           'make_shapes', 'bpe_lengths', 'encode_image', 'write_shards', 'resolve_shards', 'tar_complete', 'fit_image',
+           'SHAPES_CLASSNAMES', 'EMOJI_VENDORS', 'EMOJI_PACKAGES', 'SKIN_TONES', 'EMOJI_TEMPLATES', 'plural',
+           'shapes_caption', 'draw_shape', 'render_scene', 'sample_scene', 'image_hash', 'iter_shapes', 'make_shapes',
+           'bpe_lengths', 'encode_image', 'write_shards', 'resolve_shards', 'tar_complete', 'fit_image',
            'iter_tar_samples', 'ImageTextSet', 'load_image_text', 'ImageTextStream', 'stream_image_text',
            'ClassificationSet', 'load_classification_set', 'RetrievalSet', 'load_retrieval_set', 'to_model_input',
            'build_shapes', 'emoji_records', 'npm_pack', 'build_emoji', 'main']
 
 # %% ../nbs/00_data.ipynb #0e5c091d
-def atomic_write(path: str | os.PathLike, data: bytes | str | Callable[[str], Any]) -> str:
-    "Write `data` (bytes, text, or a `writer(tmp_path)` such as `lambda t: df.to_csv(t)`) to `path` atomically."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix=f'.tmp{path.suffix}')
-    try:
-        if callable(data): os.close(fd); data(tmp)
-        else:
-            with os.fdopen(fd, 'wb') as f: f.write(data.encode() if isinstance(data, str) else data)
-        with open(tmp, 'rb+') as f: os.fsync(f.fileno())      # on disk before it takes the real name
-        os.chmod(tmp, 0o644)                                  # mkstemp makes 0600; reports are shared files
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp): os.remove(tmp)
-        raise
-    return str(path)
-
 def _check_int(name: str, value, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name}={value!r} is not allowed: it must be an integer >= {minimum}")
@@ -781,13 +765,13 @@ def emoji_records(emoji: list[dict], openmoji: list[dict] | None = None, vendors
 # %% ../nbs/00_data.ipynb #4e5be4a9
 def npm_pack(pkg: str, version: str, cache='data/cache/npm', npm: str = 'npm') -> Path:
     "Fetch `pkg@version` as a tarball into `cache` with `npm pack` (reused when already there); return its path."
-    cache = Path(cache); dst = cache / f'{pkg}-{version}.tgz'
+    cache = Path(cache); dst = cache / f'{pkg}-{version}.tgz'    # a scoped @org/name lands in cache/@org/
     if dst.exists(): return dst
     exe = shutil.which(npm)
     if exe is None:
-        raise FileNotFoundError(f"npm was not found on PATH (looked for {npm!r}): building the emoji data set fetches {pkg}@{version} "
+        raise FileNotFoundError(f"npm was not found on PATH (looked for {npm!r}): building this data set fetches {pkg}@{version} "
                            "with `npm pack`; install Node.js + npm (e.g. `apt-get install nodejs npm`, or https://nodejs.org) and retry")
-    cache.mkdir(parents=True, exist_ok=True)
+    dst.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=cache) as tmp:
         r = subprocess.run([exe, 'pack', f'{pkg}@{version}', '--silent'], cwd=tmp, capture_output=True, text=True)
         got = list(Path(tmp).glob('*.tgz'))
@@ -867,7 +851,7 @@ def build_emoji(root='data/emoji', holdout: str = 'twitter', cache='data/cache/n
 # %% ../nbs/00_data.ipynb #2aeb48ff
 @cli('clipa-data')
 def main(argv: Sequence[str] | None = None) -> int:
-    "clipa-data: build the shapes / emoji data sets, or inspect shards (`info`); returns 0, or 2 on a clear error."
+    "clipa-data: build the shapes / emoji / icons data sets, or inspect shards (`info`); returns 0, or 2 on a clear error."
     ap = Parser(prog='clipa-data', description=main.__doc__)
     sub = ap.add_subparsers(dest='cmd', required=True)
     b = sub.add_parser('build', help='build a data set'); bs = b.add_subparsers(dest='dataset', required=True)
@@ -880,7 +864,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     e.add_argument('--root', default='data/emoji'); e.add_argument('--holdout', default='twitter', choices=EMOJI_VENDORS)
     e.add_argument('--cache', default='data/cache/npm'); e.add_argument('--seed', type=int, default=0)
     e.add_argument('--samples-per-shard', type=int, default=1000)
-    for p in (s, e):
+    c = bs.add_parser('icons', help='open icon sets from npm, rendered with resvg (needs npm); splits by set')
+    c.add_argument('--root', default='data/icons'); c.add_argument('--cache', default='data/cache/npm')
+    c.add_argument('--seed', type=int, default=0); c.add_argument('--image-size', type=int, default=64)
+    c.add_argument('--samples-per-shard', type=int, default=1000)
+    c.add_argument('--sets', default=None, help='comma list of icon-set prefixes (default: the pinned list in clipa.icons)')
+    c.add_argument('--max-per-set', type=int, default=None); c.add_argument('--holdout', default=None, help='comma list of held-out sets')
+    c.add_argument('--n-concepts', type=int, default=100); c.add_argument('--n-retrieval', type=int, default=2000)
+    c.add_argument('--workers', type=int, default=2, help='render processes')
+    for p in (s, e, c):
         p.add_argument('--force', action='store_true', help='rebuild even if the manifest matches')
         p.add_argument('--quiet', action='store_true', help='no progress bars')
     i = sub.add_parser('info', help='read shards and print counts'); i.add_argument('spec')
@@ -890,7 +882,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if a.dataset == 'shapes':
         m = build_shapes(a.root, a.n_train, a.n_test, a.image_size, a.seed, a.samples_per_shard, a.force, not a.quiet, a.workers)
-    else: m = build_emoji(a.root, a.holdout, a.cache, a.seed, a.samples_per_shard, a.force, not a.quiet)
+    elif a.dataset == 'emoji': m = build_emoji(a.root, a.holdout, a.cache, a.seed, a.samples_per_shard, a.force, not a.quiet)
+    else:
+        from clipa.icons import build_icons
+        split = lambda v: [x.strip() for x in v.split(',') if x.strip()] if v else None
+        m = build_icons(a.root, cache=a.cache, seed=a.seed, image_size=a.image_size, samples_per_shard=a.samples_per_shard,
+                        sets=split(a.sets), max_per_set=a.max_per_set, force=a.force, progress=not a.quiet,
+                        holdout=split(a.holdout), n_concepts=a.n_concepts, n_retrieval=a.n_retrieval, workers=a.workers)
     print(json.dumps(dict(root=str(a.root), skipped=m['skipped'], counts=m['counts'], bytes=m['bytes'], build_s=m['build_s'])))
     return 0
 

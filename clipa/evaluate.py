@@ -8,7 +8,7 @@ import argparse, contextlib, hashlib, json, math, os, re, sys, tempfile, warning
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Any, Callable, Sequence
-from .core import cli, Parser
+from .core import cli, Parser, atomic_write, write_json
 
 import numpy as np
 import torch
@@ -21,7 +21,7 @@ __all__ = ['LOGIT_SCALE', 'DEFAULT_TEMPLATES', 'PROBE_CS', 'TASK_KINDS', 'SUITE_
            'classification_metrics', 'accuracy_vs_chance', 'retrieval_metrics', 'load_model', 'context_length',
            'tokenizer_for', 'image_preprocess', 'eval_mode', 'encode_images', 'encode_texts', 'zero_shot_classifier',
            'zero_shot_classification', 'zero_shot_retrieval', 'stratified_split', 'few_shot_indices', 'fit_probe',
-           'probe_logits', 'choose_C', 'linear_probe_features', 'write_json', 'model_fingerprint', 'path_fingerprint',
+           'probe_logits', 'choose_C', 'linear_probe_features', 'model_fingerprint', 'path_fingerprint',
            'cached_image_features', 'linear_probe', 'finetune_classification', 'plot_finetune_history', 'Task',
            'set_kind', 'resolve_tasks', 'result_path', 'results_table', 'chance_table', 'write_results_csv',
            'load_eval_set', 'run_task', 'evaluate', 'plot_retrieval_examples', 'main']
@@ -100,7 +100,6 @@ def retrieval_metrics(image_features: torch.Tensor, text_features: torch.Tensor,
 # %% ../nbs/04_evaluate.ipynb #632df5a4
 import clipa.model  # registers the clipa model configs (clipa-tiny, ...) with open_clip
 from .model import _quiet_open_clip, check_checkpoint
-from .data import atomic_write
 
 def load_model(model_name: str, checkpoint: str | None = None, device: str = 'cpu', precision: str = 'fp32',
                image_size: int | None = None) -> tuple[torch.nn.Module, str]:
@@ -330,11 +329,6 @@ def linear_probe_features(train_x, train_y, test_x, test_y, num_classes: int | N
     return out
 
 # %% ../nbs/04_evaluate.ipynb #426f7cfc
-def write_json(obj, path) -> Path:
-    "Write `obj` as indented JSON to `path` atomically."
-    atomic_write(path, lambda t: Path(t).write_text(json.dumps(obj, indent=2, default=str) + '\n'))
-    return Path(path)
-
 def model_fingerprint(model: torch.nn.Module) -> str:
     "A sha1 of the model's state dict (names, shapes and bytes of every tensor)."
     h = hashlib.sha1()
@@ -427,15 +421,13 @@ def finetune_classification(model: torch.nn.Module, train_set, test_set=None, to
                               requires_grad=not freeze_head)
     for p in ft.parameters(): p.requires_grad_(False)
     for p in ft.visual.parameters(): p.requires_grad_(True)
-    params = list(ft.visual.parameters()) + ([head] if not freeze_head else [])
-    decay = [p for p in params if p.ndim >= 2 and p is not head]
-    rest = [p for p in params if not (p.ndim >= 2 and p is not head)]
-    opt = torch.optim.AdamW([dict(params=decay, weight_decay=weight_decay), dict(params=rest, weight_decay=0.0)],
-                            lr=lr, betas=(0.9, 0.999))
+    from clipa.train import param_groups, lr_at, NonFiniteLossError   # the trainer's decay rule, schedule and NaN stop
+    groups = param_groups(ft.visual, weight_decay)
+    for g in groups: g.pop('names')
+    if not freeze_head: groups[1]['params'].append(head)             # the class embeddings: like norms, not decayed
+    opt = torch.optim.AdamW([g for g in groups if g['params']], lr=lr, betas=(0.9, 0.999))
     steps_per_epoch = math.ceil(len(x) / batch_size); total = epochs * steps_per_epoch
     warm = max(1, round(warmup * total)) if warmup > 0 else 0
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: (s + 1) / warm if s < warm else
-                                              0.5 * (1 + math.cos(math.pi * (s - warm) / max(1, total - warm))))
     def logits(imgs):
         f = F.normalize(ft.encode_image(imgs.to(device)), dim=-1)
         return scale * f @ F.normalize(head, dim=0)
@@ -443,15 +435,16 @@ def finetune_classification(model: torch.nn.Module, train_set, test_set=None, to
         with eval_mode(ft): return torch.cat([logits(tx[s:s + 256]).float().cpu() for s in range(0, len(tx), 256)])
     zs = classification_metrics(test_logits(), ty)
     g = torch.Generator().manual_seed(seed); hist = [dict(epoch=0, loss=float('nan'), test_acc1=zs['acc1'])]
-    t0 = time.time(); ft.train()
+    t0, step = time.time(), 0; ft.train()
     bar = tqdm(total=total, desc='finetune', disable=not progress, leave=False)
     for ep in range(1, epochs + 1):
         order, losses = torch.randperm(len(x), generator=g), []
         for s in range(0, len(x), batch_size):
             i = order[s:s + batch_size]
+            for grp in opt.param_groups: grp['lr'] = lr_at(step, total, lr, warm)
             loss = F.cross_entropy(logits(x[i]), y[i].to(device))
-            if not torch.isfinite(loss): raise FloatingPointError(f"finetune loss became {loss.item()} at epoch {ep}; lower lr (now {lr:g})")
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
+            if not torch.isfinite(loss): raise NonFiniteLossError(f"finetune loss became {loss.item()} at epoch {ep}; lower lr (now {lr:g})")
+            opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); step += 1
             losses.append(loss.item()); bar.update(1)
         if history or ep == epochs:
             m = classification_metrics(test_logits(), ty)   # the last epoch's is the final result: scored once
@@ -482,7 +475,7 @@ def plot_finetune_history(records: Sequence[dict], out_path=None):
 
 # %% ../nbs/04_evaluate.ipynb #9e3e6bfe
 TASK_KINDS = ('zeroshot_classification', 'zeroshot_retrieval', 'linear_probe', 'finetune')
-SUITE_PROBES = {'emoji': ('category',)}
+SUITE_PROBES = {'emoji': ('category',), 'icons': ('concept',)}
 _IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.webp', '.bmp', '.gif', '.JPEG')
 
 @dataclass

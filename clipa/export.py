@@ -7,13 +7,12 @@ from __future__ import annotations
 import argparse, copy, json, math, os
 from pathlib import Path
 from typing import Sequence
-from .core import cli, Parser
+from .core import cli, Parser, atomic_write
 
 import torch
 import torch.nn as nn
 import open_clip
 from .model import MODEL_CONFIGS, create_model, check_checkpoint, load_checkpoint_into, _model_config, _patch_size
-from .data import atomic_write
 
 CONFIG_NAME, WEIGHTS_NAME = 'open_clip_config.json', 'open_clip_model.safetensors'  # open_clip's hub file names
 

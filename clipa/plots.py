@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['MODELS', 'synthetic_sweep', 'select_sweep', 'metric_label', 'save_figure', 'tokens_figure', 'image_tokens_figure',
-           'text_tokens_figure', 'strategy_figure', 'compute_figure', 'tasks_compute_figure', 'samples_figure',
-           'tasks_samples_figure', 'precision_figure']
+           'text_tokens_figure', 'compute_tokens_figure', 'strategy_figure', 'compute_figure', 'tasks_compute_figure',
+           'samples_figure', 'tasks_samples_figure', 'precision_figure']
 
 # %% ../nbs/06_plots.ipynb #16c9c6f1
 import os
@@ -15,7 +15,8 @@ import pandas as pd
 import matplotlib
 import matplotlib.pyplot as plt
 import seaborn as sns
-from .scaling import need_columns, atomic_csv, atomic_savefig, fit_power_law, _plain_log_y
+from .scaling import need_columns, fit_power_law, _plain_log_y
+from . import core
 
 # %% ../nbs/06_plots.ipynb #5bcde70a
 MODELS = (('clipa-tiny', 2e6), ('clipa-small', 10e6), ('clipa-base', 30e6))
@@ -85,8 +86,8 @@ def save_figure(fig, data: pd.DataFrame | None, path) -> tuple:
     if path.suffix.lower() not in ('.png', '.pdf', '.svg'): path = path.with_suffix('.png')
     data = getattr(fig, 'clipa_data', None) if data is None else data
     if data is None: raise ValueError("save_figure needs the data behind the figure: pass `data` (a DataFrame)")
-    csv = atomic_csv(data, path.with_suffix('.csv'))
-    return atomic_savefig(fig, path), csv
+    csv = core.write_csv(data, path.with_suffix('.csv'))
+    return core.save_figure(fig, path), csv
 
 # %% ../nbs/06_plots.ipynb #27d0ec00
 def _strategy_panels(df, tokens, strategy):
@@ -134,6 +135,45 @@ def image_tokens_figure(df: pd.DataFrame, metric: str = 'shape_acc1', **kw):
 def text_tokens_figure(df: pd.DataFrame, metric: str = 'shape_acc1', **kw):
     "Accuracy vs text tokens per model size, one panel per text strategy."
     return tokens_figure(df, 'text', metric, **kw)
+
+# %% ../nbs/06_plots.ipynb #fig3e002
+def compute_tokens_figure(runs: pd.DataFrame, metric: str, model: str = 'model', seed: str = 'seed',
+                          compute: str = 'gflops_per_sample', level: float = 0.95, height: float = 3.4):
+    "Score vs the model's training GFLOPs per pair (log), one line per token setting; mean and t-interval over seeds."
+    from clipa.scaling import REDUCTION, full_token_mask, model_compute, reduction_label
+    from clipa.study import aggregate_seeds
+    red = [c for c in REDUCTION if c in runs]
+    need_columns(runs, [model, seed, compute, metric, 'image_strategy'], 'compute_tokens_figure')
+    df = runs[runs[metric].notna()].copy()
+    C = model_compute(df, model, compute, red)
+    full = full_token_mask(df, red).to_numpy()
+    mx = df['text_tokens'].max() if 'text_tokens' in df else None
+    df['setting'] = ['full tokens' if f else reduction_label(r, mx) for f, (_, r) in zip(full, df.iterrows())]
+    df['kind'] = np.where(full, 'full', np.where(df['image_strategy'] != 'none', 'image', 'text'))
+    agg = aggregate_seeds(df.assign(**{metric: _pct(df[metric])}), [metric], by=[model, 'kind', 'setting'], seed=seed, level=level)
+    agg['compute'] = agg[model].map(C)
+    agg = agg.sort_values(['kind', 'setting', 'compute'], key=lambda s: s.map({'full': 0}).fillna(1) if s.name == 'kind' else s)
+    panels = [k for k in ('image', 'text') if (agg.kind == k).any()] or ['full']
+    with sns.axes_style('whitegrid'):
+        fig, axes = plt.subplots(1, len(panels), figsize=(height * 1.5 * len(panels) + 1.5, height), sharey=True, squeeze=False)
+    for ax, k in zip(axes[0], panels):
+        d = agg[agg.kind.isin(['full', k])]
+        settings = list(dict.fromkeys(d.setting))
+        pal = ['black'] + sns.color_palette('tab10', max(1, len(settings) - 1))
+        for i, s in enumerate(settings):
+            g = d[d.setting == s]
+            err = np.nan_to_num(np.stack([g['mean'] - g.ci_lo, g.ci_hi - g['mean']]), nan=0.0)
+            ax.errorbar(g.compute, g['mean'], yerr=err, marker='o', ms=4, capsize=3, lw=2 if s == 'full tokens' else 1.3,
+                        color=pal[i], label=s)
+        ax.set_xscale('log'); ax.minorticks_off()
+        ax.set_xticks(C.to_numpy()); ax.set_xticklabels([f'{m}\n{c:.2g}' for m, c in C.items()], fontsize=8)
+        ax.set_xlabel('model: training GFLOPs per pair at full tokens (log)')
+        ax.set_ylabel(metric_label(metric) + f', mean ± {level:.0%} CI')
+        ax.set_title({'image': 'fewer image tokens', 'text': 'fewer text tokens', 'full': 'full tokens'}[k])
+        ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    fig.clipa_data = agg.reset_index(drop=True)
+    return fig
 
 # %% ../nbs/06_plots.ipynb #b17803e5
 def strategy_figure(df: pd.DataFrame, kind: str = 'image', metric: str = 'shape_acc1', model: str = 'model',

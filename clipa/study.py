@@ -4,11 +4,12 @@
 
 # %% auto #0
 __all__ = ['STUDY_KEYS', 'STAGE_KEYS', 'AFTER_KEYS', 'LINK_SUGAR', 'DEFAULT_LINK_PATH', 'RUNNER_PARAMS', 'STATUSES',
-           'atomic_write_text', 'human_count', 'human_flops', 'repo_nbs', 'shipped_dir', 'study_dirs', 'find_study',
-           'notebook_dirs', 'find_notebook', 'StudyError', 'StageSpec', 'Study', 'load_study', 'run_name_for',
-           'expand_grid', 'StageRun', 'Run', 'plan', 'plan_after', 'estimate_compute', 'read_status', 'write_status',
-           'run_stage', 'format_plan', 'model_facts', 'token_columns', 'collect_results', 'key_metrics',
-           'write_summary', 'run_study', 'compare_results', 'format_comparison', 'main']
+           'human_count', 'human_flops', 'repo_nbs', 'shipped_dir', 'study_dirs', 'find_study', 'notebook_dirs',
+           'find_notebook', 'StudyError', 'StageSpec', 'Study', 'load_study', 'run_name_for', 'expand_grid',
+           'run_points', 'StageRun', 'Run', 'plan', 'plan_after', 'estimate_compute', 'read_status', 'write_status',
+           'run_stage', 'format_plan', 'model_facts', 'token_columns', 'collect_results', 't_interval',
+           'aggregate_seeds', 'key_metrics', 'write_summary', 'run_study', 'compare_results', 'format_comparison',
+           'main']
 
 # %% ../nbs/07_study.ipynb #d5ffa323
 import argparse, ast, collections, copy, datetime, fnmatch, hashlib, importlib.util, itertools, json, math, os, re, shutil, socket, sys, time
@@ -16,14 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 import yaml
-from .core import cli, Parser, provenance, provenance_line
+from .core import cli, Parser, provenance, provenance_line, atomic_write
 
 # %% ../nbs/07_study.ipynb #9c0464dd
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    "Write `text` to `path` atomically (clipa.data's temp-file-then-os.replace writer)."
-    from clipa.data import atomic_write
-    return Path(atomic_write(path, text))
-
 def _now() -> str: return datetime.datetime.now().isoformat(timespec='seconds')
 
 def human_count(n: float) -> str:
@@ -102,7 +98,7 @@ def find_notebook(ref: str, base: Path | None = None, stage: str = '?') -> Path:
                             f"available notebooks: {', '.join(avail) or 'none'}; give a bare name or a path to an .ipynb")
 
 # %% ../nbs/07_study.ipynb #38385484
-STUDY_KEYS = ('name', 'description', 'dataset', 'defaults', 'stages', 'grid', 'run_name', 'after')
+STUDY_KEYS = ('name', 'description', 'dataset', 'defaults', 'stages', 'grid', 'seeds', 'run_name', 'after')
 STAGE_KEYS = ('name', 'notebook', 'description', 'parameters', 'checkpoint_from', 'init_from', 'links')
 AFTER_KEYS = ('name', 'notebook', 'description', 'parameters')
 LINK_SUGAR = {'checkpoint_from': 'checkpoint', 'init_from': 'init_checkpoint'}
@@ -134,6 +130,7 @@ class Study:
     description: str = ''
     dataset: Any = None
     run_name: str | None = None
+    seeds: list = field(default_factory=list)      # [] = no seed axis; [0, 1, 2] = every grid point once per seed
 
     def stage(self, name): return next(s for s in self.stages if s.name == name)
 
@@ -157,6 +154,10 @@ def _declared_params(nb: Path) -> dict:
             if isinstance(t, ast.Name) and node.value is not None:
                 try: out[t.id] = ast.literal_eval(node.value)
                 except ValueError: out[t.id] = ast.get_source_segment(src, node.value)
+    if 'preset' in out:          # a training-stage notebook: it takes every clipa.train.StageConfig field (the preset's values)
+        from clipa.train import stage_parameters
+        try: out = {**stage_parameters(out['preset']), **out}
+        except ValueError as e: raise StudyError(f"notebook {nb}: {e}") from e
     return out
 
 def _check_keys(d, allowed, where):
@@ -240,6 +241,22 @@ def _parse_grid(grid, stages) -> list:
     return out
 
 # %% ../nbs/07_study.ipynb #9f148bcf
+def _parse_seeds(seeds, stages, defaults, grid, where) -> list:
+    "The study's `seeds` as a list of distinct ints ([] without the key); one clear error for each misuse."
+    if seeds is None or seeds == []: return []
+    if not isinstance(seeds, list) or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in seeds):
+        raise StudyError(f"{where}: seeds must be a list of non-negative integers such as [0, 1, 2], got {seeds!r}")
+    if len(set(seeds)) != len(seeds): raise StudyError(f"{where}: seeds repeats a value: {seeds!r}")
+    if not any(not s.declared or 'seed' in s.declared for s in stages):
+        raise StudyError(f"{where}: seeds {seeds} given, but no stage notebook declares a `seed` parameter "
+                         f"({'; '.join(f'{s.name}: ' + ', '.join(s.declared) for s in stages)})")
+    clash = (['defaults'] if 'seed' in defaults else []) + [f"stage '{s.name}' parameters" for s in stages if 'seed' in s.parameters]
+    clash += [f'grid axis {a!r}' for g in grid for a in g if a.rpartition('.')[2] == 'seed']
+    if clash:
+        raise StudyError(f"{where}: `seeds: {seeds}` sets the seed of every run, and {', '.join(clash)} also set(s) `seed`; "
+                         f"remove `seed` there (or drop `seeds` and keep a single seed)")
+    return list(seeds)
+
 def load_study(study: str | Path | dict, base: str | Path | None = None) -> Study:
     "Read and validate a study (a path, a bare name such as 'default', or a dict)."
     if isinstance(study, Study): return study
@@ -279,8 +296,10 @@ def load_study(study: str | Path | dict, base: str | Path | None = None) -> Stud
     run_name = d.get('run_name')
     if run_name is not None and (not isinstance(run_name, str) or not run_name):
         raise StudyError(f"{where}: run_name must be a format string such as '{{model}}_k{{image_keep}}', got {run_name!r}")
-    return Study(name=name, path=path, stages=stages, defaults=dict(defaults), grid=_parse_grid(d.get('grid'), stages),
-                 after=after, description=str(d.get('description', '') or ''), dataset=d.get('dataset'), run_name=run_name)
+    grid = _parse_grid(d.get('grid'), stages)
+    return Study(name=name, path=path, stages=stages, defaults=dict(defaults), grid=grid,
+                 after=after, description=str(d.get('description', '') or ''), dataset=d.get('dataset'), run_name=run_name,
+                 seeds=_parse_seeds(d.get('seeds'), stages, defaults, grid, where))
 
 # %% ../nbs/07_study.ipynb #6b56bd90
 _AXIS_FMT = {'image_keep': 'k{}', 'text_length': 'L{}', 'image_size': '{}px', 'samples': 's{}', 'data_size': 'n{}',
@@ -316,6 +335,11 @@ def expand_grid(grid: list) -> list[dict]:
             p = dict(zip(g.keys(), combo)); key = json.dumps(p, sort_keys=True, default=str)
             if key not in seen: seen.add(key); pts.append(p)
     return pts
+
+def run_points(study: Study) -> list[dict]:
+    "The axes of every run: each grid point, then once per seed of `seeds` (seed last, so it ends the run name)."
+    pts = expand_grid(study.grid)
+    return [dict(p, seed=s) for p in pts for s in study.seeds] if study.seeds else pts
 
 # %% ../nbs/07_study.ipynb #8ddcc263
 @dataclass
@@ -394,10 +418,11 @@ def plan(study: Study | str | Path | dict, reports_root: str | Path = 'reports')
     study = load_study(study)
     report_dir = Path(reports_root) / study.name
     runs, names = [], {}
-    for axes in expand_grid(study.grid):
+    for axes in run_points(study):
         bare = {k: v for k, v in axes.items() if '.' not in k}
         shared = _shared(study) | bare
         name = run_name_for(axes, study.run_name, shared)
+        if study.seeds and study.run_name and '{seed' not in study.run_name: name += f"_seed{axes['seed']}"
         if name in names:
             raise StudyError(f"grid points {names[name]} and {axes} both get the run name '{name}'; "
                              f"set a `run_name` format string that tells them apart")
@@ -437,18 +462,21 @@ def _default_gflops_fn(model, image_size=None, image_keep=1.0, text_len=None) ->
     from clipa.model import train_gflops
     return float(train_gflops(model, image_size=image_size, image_keep=image_keep, text_len=text_len).total)
 
-def _effective_image(p: dict) -> tuple:
-    "(image_size, image_keep) a training stage really computes with: 'resize' trains at a smaller size with all tokens."
+def _geometry(p: dict) -> dict | None:
+    "clipa.train.stage_geometry of a training stage's parameters (the trainer's own rule), None for a model clipa does not know."
     strat = p.get('image_strategy', 'none') or 'none'
-    keep = 1.0 if strat == 'none' else float(p.get('image_keep', 1.0) or 1.0)
-    size = p.get('image_size')
-    if strat == 'resize' and keep < 1:
-        try:
-            from clipa.masking import resize_for_keep
-            f = model_facts(p['model'])
-            return resize_for_keep(size or f['image_size'], f['patch_size'], keep), 1.0
-        except Exception: pass   # no clipa.masking/model: count it as keeping that fraction of tokens
-    return size, keep
+    try:
+        from clipa.train import stage_geometry
+        return stage_geometry(p['model'], p.get('image_size'), strat, float(p.get('image_keep', 1.0) or 1.0), p.get('text_length'))
+    except Exception: return None
+
+def _effective_image(p: dict) -> tuple:
+    "(image_size, image_keep) a training stage computes with: 'resize' trains a smaller image with all its tokens."
+    from clipa.masking import MASKING_STRATEGIES
+    strat = p.get('image_strategy', 'none') or 'none'
+    keep = float(p.get('image_keep', 1.0) or 1.0) if strat in MASKING_STRATEGIES else 1.0
+    g = _geometry(p)
+    return (g['image_size'] if g else p.get('image_size')), keep
 
 def estimate_compute(runs: list[Run], gflops_fn: Callable | None = None) -> list[Run]:
     "Fill in each training stage's GFLOPs per sample (cached per model/size/keep/length; 'n/a' with a reason on failure)."
@@ -477,7 +505,7 @@ def read_status(run_dir: str | Path) -> dict:
 def write_status(run_dir: str | Path, status: dict) -> Path:
     "Atomically write the run's status.json."
     status['updated'] = _now()
-    return atomic_write_text(Path(run_dir) / 'status.json', json.dumps(status, indent=1, default=str) + '\n')
+    return Path(atomic_write(Path(run_dir) / 'status.json', json.dumps(status, indent=1, default=str) + '\n'))
 
 def _canon(params: dict, skip=()) -> str:
     "Parameters as canonical JSON, without the runner-set paths in `skip` (so moving reports/ is not a change)."
@@ -501,7 +529,7 @@ class _StudyLock:
             if host == socket.gethostname() and pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)):
                 raise RuntimeError(f"study folder {self.path.parent} is being run by process {pid} (lock {self.path}); "
                                    f"wait for it, or delete the lock if that process is not a clipa-study")
-        atomic_write_text(self.path, me)
+        atomic_write(self.path, me)
         return self
     def __exit__(self, *a): self.path.unlink(missing_ok=True)
 
@@ -570,6 +598,9 @@ def format_plan(study: Study, runs: list[Run], after: list[StageRun] | None = No
     lines = [f"study '{study.name}': {len(runs)} run(s) × {len(study.stages)} stage(s)"
              + (f" + after: {', '.join(s.name for s in after)}" if after else '')]
     if study.description: lines.append(f"  {study.description}")
+    if study.seeds:
+        lines.append(f"  seeds: {', '.join(map(str, study.seeds))} — each of the {len(expand_grid(study.grid))} grid point(s) "
+                     f"runs once per seed ({len(study.seeds)} seeds; seed sets init, data order and masks)")
     notes = set()
     for r in runs:
         lines.append(f"run {r.name}  ({r.dir})  compute ≈ {human_flops(r.compute_gflops)}"
@@ -609,13 +640,8 @@ def token_columns(p: dict) -> dict:
     f = model_facts(p.get('model', '')) if p.get('model') else {}
     strat = p.get('image_strategy', 'none') or 'none'
     keep = 1.0 if strat == 'none' else float(p.get('image_keep', 1.0) or 1.0)
-    img_tok = None
-    try:
-        from clipa.model import image_tokens
-        size, k = _effective_image(p)
-        img_tok = image_tokens(p['model'], size, k)
-    except Exception: pass
-    return dict(params=f.get('params'), image_strategy=strat, image_keep=keep, image_tokens=img_tok,
+    g = _geometry(p) if p.get('model') else None
+    return dict(params=f.get('params'), image_strategy=strat, image_keep=keep, image_tokens=g and g['image_tokens'],
                 text_strategy=p.get('text_strategy', 'truncate'), text_tokens=p.get('text_length') or f.get('context_length'),
                 image_size=p.get('image_size') or f.get('image_size'))
 
@@ -644,7 +670,7 @@ def collect_results(study: Study, runs: list[Run], report_dir: str | Path) -> tu
     "Gather all runs' results.csv, parameters, status and compute into (wide, tidy, metric columns); write both CSVs."
     import pandas as pd
     report_dir = Path(report_dir)
-    axes_names = list(dict.fromkeys(a for g in study.grid for a in g))
+    axes_names = list(dict.fromkeys(a for g in study.grid for a in g)) + (['seed'] if study.seeds else [])
     rows, tidy = [], []
     for run in runs:
         status = read_status(run.dir).get('stages', {})
@@ -667,6 +693,7 @@ def collect_results(study: Study, runs: list[Run], report_dir: str | Path) -> tu
             row['samples_seen'] = t['samples']
             row['data_size'] = t.get('max_samples')
             row['gflops_per_sample'] = train[0].gflops_per_sample
+            row.setdefault('seed', t.get('seed'))
         sts = [status.get(s.name, {}).get('status', 'pending') for s in run.stages]
         row['status'] = ('completed' if all(x == 'completed' for x in sts) else 'failed' if 'failed' in sts
                          else 'running' if 'running' in sts else 'partial' if 'completed' in sts else 'pending')
@@ -707,9 +734,39 @@ def collect_results(study: Study, runs: list[Run], report_dir: str | Path) -> tu
         wide = wide.merge(piv, left_on='run', right_index=True, how='left') if len(wide) else wide
     tidy_df = tidy_df.drop(columns=['prefix'])
     report_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(report_dir / 'results.csv', wide.to_csv(index=False))
-    atomic_write_text(report_dir / 'results_tidy.csv', tidy_df.to_csv(index=False))
+    atomic_write(report_dir / 'results.csv', wide.to_csv(index=False))
+    atomic_write(report_dir / 'results_tidy.csv', tidy_df.to_csv(index=False))
+    if study.seeds and mcols:
+        by = [a for a in axes_names if a != 'seed'] or ['model']
+        atomic_write(report_dir / 'results_agg.csv', aggregate_seeds(wide, mcols, by).to_csv(index=False))
     return wide, tidy_df, mcols
+
+def t_interval(values, level: float = 0.95) -> tuple:
+    "(mean, lo, hi): Student-t interval for the mean of `values`, mean ± t[(1+level)/2, n-1] · sd / √n (NaN bounds for n < 2)."
+    import numpy as np
+    from scipy import stats
+    v = np.asarray(values, float); v = v[~np.isnan(v)]
+    if not len(v): return (math.nan,) * 3
+    m = float(v.mean())
+    if len(v) < 2: return m, math.nan, math.nan
+    h = float(stats.t.ppf((1 + level) / 2, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
+    return m, m - h, m + h
+
+def aggregate_seeds(wide, metrics: list, by: list, seed: str = 'seed', level: float = 0.95):
+    "Per cell of `by` and metric: n seeds, mean, sd and the Student-t `level` interval of the mean (tidy, one row each)."
+    import pandas as pd
+    by = [by] if isinstance(by, str) else list(by)
+    miss = [c for c in by + list(metrics) if c not in wide]
+    if miss: raise ValueError(f"aggregate_seeds: no column(s) {miss} in the table; it has: {', '.join(map(str, wide.columns))}")
+    rows = []
+    for key, g in wide.groupby(by, dropna=False, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        for m in metrics:
+            ok = g[g[m].notna()]
+            mean, lo, hi = t_interval(ok[m], level)
+            rows.append(dict(zip(by, key), metric=m, n=len(ok), mean=mean, sd=ok[m].std(ddof=1) if len(ok) > 1 else math.nan,
+                             ci_lo=lo, ci_hi=hi, seeds=' '.join(f'{x:g}' if isinstance(x, float) else str(x) for x in ok[seed]) if seed in ok else ''))
+    return pd.DataFrame(rows, columns=by + ['metric', 'n', 'mean', 'sd', 'ci_lo', 'ci_hi', 'seeds'])
 
 # %% ../nbs/07_study.ipynb #2013d87b
 def _fmt(v) -> str:
@@ -755,6 +812,21 @@ def write_summary(study: Study, runs: list[Run], wide, mcols: list, after: list[
     md += ['## Runs', '', _md_table(head, rows), '']
     if mcols and len(mcols) < len(allm):
         md += [f'All {len(allm)} metrics: `results.csv` (one row per run) and `results_tidy.csv`.', '']
+    agg_csv = report_dir / 'results_agg.csv'
+    if study.seeds and mcols and agg_csv.is_file():
+        import pandas as pd
+        agg = pd.read_csv(agg_csv)
+        by = [c for c in agg.columns if c not in ('metric', 'n', 'mean', 'sd', 'ci_lo', 'ci_hi', 'seeds')]
+        cells = []
+        for key, g in agg[agg.metric.isin(mcols)].groupby(by, dropna=False, sort=False):
+            got = {r.metric: r for r in g.itertuples()}
+            cells.append(list(key if isinstance(key, tuple) else (key,)) + [
+                '–' if m not in got or pd.isna(got[m].mean) else f"{got[m].mean:.3g}" + (
+                    f" [{got[m].ci_lo:.3g}, {got[m].ci_hi:.3g}]" if pd.notna(got[m].ci_lo) else '') + f" (n {got[m].n})"
+                for m in mcols])
+        md += ['## Over seeds', '', f'Mean over seeds {", ".join(map(str, study.seeds))}, [95 % Student-t interval] and '
+               f'(n seeds with a result), per cell; all metrics with sd in `results_agg.csv`.', '',
+               _md_table(by + mcols, cells), '']
     md += ['## Stages', '']
     for r in runs:
         st = read_status(r.dir).get('stages', {})
@@ -783,7 +855,7 @@ def write_summary(study: Study, runs: list[Run], wide, mcols: list, after: list[
     dirs = [s.out_dir for s in after] + ([s.out_dir for r in runs for s in r.stages] if len(runs) <= 3 else [])
     figs = [p for d in dirs if d.is_dir() for p in sorted(d.rglob('*.png'))]
     if figs: md += ['## Figures', ''] + [f'![{_rel(p, report_dir)}]({_rel(p, report_dir)})' for p in figs] + ['']
-    return atomic_write_text(report_dir / 'summary.md', '\n'.join(md))
+    return Path(atomic_write(report_dir / 'summary.md', '\n'.join(md)))
 
 # %% ../nbs/07_study.ipynb #75dd1c40
 def _results_hash(wide, mcols) -> str:

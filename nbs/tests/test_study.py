@@ -70,6 +70,30 @@ def test_shipped_study_dry_run(name, tmp_path, capsys, monkeypatch):
 
 
 @needs_stages
+def test_stage_schema():
+    """One stage schema: the training-stage notebooks declare only `preset`, `out_dir` (and `init_checkpoint`), all
+    StageConfig fields; every key a shipped study gives a training stage (its own, shared defaults, grid axes) is a field."""
+    from dataclasses import fields
+    from clipa.train import StageConfig, PRESETS
+    from clipa.study import load_study, _declared_params, _takes
+    names = {f.name for f in fields(StageConfig)}
+    for nb in ('pretrain', 'finetune'):
+        src = json.loads((EXP / f'{nb}.ipynb').read_text())
+        cell = next(c for c in src['cells'] if 'parameters' in c['metadata'].get('tags', []))
+        declared = [l.split('=')[0].strip() for l in ''.join(cell['source']).splitlines() if '=' in l]
+        assert declared[0] == 'preset' and set(declared[1:]) <= names, declared      # no default but the preset's
+        assert set(_declared_params(EXP / f'{nb}.ipynb')) == names | {'preset'}
+    assert set(PRESETS) == {'pretrain', 'finetune'}
+    for name in SHIPPED:
+        study = load_study(name)
+        for st in study.stages:
+            if 'preset' not in st.declared: continue
+            given = set(st.parameters) | {k for k in study.defaults if _takes(st, k)} | set(st.links)
+            given |= {a.rpartition('.')[2] for g in study.grid for a in g if a.partition('.')[0] in (st.name, a)}
+            assert given <= names, (name, st.name, given - names)
+
+
+@needs_stages
 def test_shipped_study_plans():
     from clipa.study import plan
     test = {r.name: r for r in plan('inverse_scaling_sweep')}
