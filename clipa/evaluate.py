@@ -23,11 +23,11 @@ __all__ = ['LOGIT_SCALE', 'DEFAULT_TEMPLATES', 'PROBE_CS', 'TASK_KINDS', 'SUITE_
            'zero_shot_classification', 'zero_shot_retrieval', 'stratified_split', 'few_shot_indices', 'fit_probe',
            'probe_logits', 'choose_C', 'linear_probe_features', 'model_fingerprint', 'path_fingerprint',
            'cached_image_features', 'linear_probe', 'finetune_classification', 'plot_finetune_history', 'Task',
-           'set_kind', 'resolve_tasks', 'result_path', 'results_table', 'chance_table', 'write_results_csv',
-           'load_eval_set', 'run_task', 'evaluate', 'plot_retrieval_examples', 'main']
+           'set_kind', 'resolve_tasks', 'result_path', 'results_table', 'chance_table', 'per_class_table',
+           'write_results_csv', 'load_eval_set', 'run_task', 'evaluate', 'plot_retrieval_examples', 'main']
 
 # %% ../nbs/04_evaluate.ipynb #82a6b731
-def classification_metrics(logits: torch.Tensor, labels: torch.Tensor) -> dict:
+def classification_metrics(logits: torch.Tensor, labels: torch.Tensor, per_class: bool = False) -> dict:
     "Top-1, top-5 (only with >= 5 classes) accuracy and mean per-class recall of `logits` [N, C] vs `labels` [N]."
     logits = torch.as_tensor(logits, dtype=torch.float32)
     labels = torch.as_tensor(labels).long()
@@ -46,6 +46,9 @@ def classification_metrics(logits: torch.Tensor, labels: torch.Tensor) -> dict:
     correct = torch.bincount(labels[hit], minlength=c)
     present = counts > 0
     out['mean_per_class_recall'] = (correct[present].float() / counts[present]).mean().item()
+    if per_class:   # lists over the C classes; a class with no image has recall None
+        out['per_class_recall'] = [k / m if m else None for k, m in zip(correct.tolist(), counts.tolist())]
+        out['per_class_n'] = counts.tolist()
     return out
 
 # %% ../nbs/04_evaluate.ipynb #80c86777
@@ -217,8 +220,9 @@ def _subset(dataset, max_samples: int | None):
 def zero_shot_classification(model: torch.nn.Module, cset, tokenizer: Callable | None = None,
                              classnames: Sequence[str] | None = None, templates: Sequence | None = None,
                              batch_size: int = 64, device: str = 'cpu', preprocess: Callable | None = None,
-                             max_samples: int | None = None, progress: bool = False, chance: bool = False) -> dict:
-    "acc1 / acc5 / mean_per_class_recall of zero-shot classification on a classification set (`chance`: + vs chance)."
+                             max_samples: int | None = None, progress: bool = False, chance: bool = False,
+                             per_class: bool = False) -> dict:
+    "acc1 / acc5 / mean_per_class_recall of zero-shot classification (`chance`: + vs chance, `per_class`: + per class)."
     classnames = list(classnames or cset.classnames)
     templates = list(templates or getattr(cset, 'templates', None) or DEFAULT_TEMPLATES)
     tokenizer = tokenizer or tokenizer_for(model)
@@ -226,7 +230,8 @@ def zero_shot_classification(model: torch.nn.Module, cset, tokenizer: Callable |
     feats, labels = encode_images(model, _subset(cset, max_samples), batch_size=batch_size, device=device,
                                   preprocess=preprocess, progress=progress, desc='zero-shot images')
     logits = LOGIT_SCALE * feats @ weights
-    out = classification_metrics(logits, labels)
+    out = classification_metrics(logits, labels, per_class=per_class)
+    if per_class: out['per_class'] = dict(classnames=classnames, recall=out.pop('per_class_recall'), n=out.pop('per_class_n'))
     if chance: out['chance'] = accuracy_vs_chance(logits.argmax(1), labels, len(classnames))
     return out
 
@@ -591,6 +596,15 @@ def chance_table(out_dir_or_records):
             for r in recs if r.get('chance')]
     return pd.DataFrame(rows, columns=cols)
 
+def per_class_table(out_dir_or_records):
+    "One row per class of each zero-shot classification that kept them: its recall (None: no image) and image count."
+    import pandas as pd
+    cols = ['dataset', 'model', 'classname', 'recall', 'n']
+    rows = [dict(dataset=r['dataset'], model=r['model'], classname=c, recall=k, n=m)
+            for r in _records(out_dir_or_records) if r.get('per_class')
+            for c, k, m in zip(r['per_class']['classnames'], r['per_class']['recall'], r['per_class']['n'])]
+    return pd.DataFrame(rows, columns=cols)
+
 def write_results_csv(out_dir) -> Path:
     "Rebuild out_dir/results.csv (tidy long) and results_wide.csv from every JSON in out_dir/results."
     df = results_table(out_dir)
@@ -626,7 +640,7 @@ def run_task(model: torch.nn.Module, task: Task, tokenizer: Callable, batch_size
         return zero_shot_retrieval(model, ds, tokenizer, max_samples=max_samples, **common), notes
     if task.task == 'zeroshot_classification':
         m = zero_shot_classification(model, ds, tokenizer, classnames, templates, max_samples=max_samples, chance=True,
-                                     **common)
+                                     per_class=True, **common)
         notes.append(f'{len(templates)} templates, logits = {LOGIT_SCALE:g} x cosine')
         c = m['chance']
         notes.append(f"acc1 {c['acc1']:.3f}, {c['level']:.0%} interval [{c['low']:.3f}, {c['high']:.3f}] over {c['n']} images: "
@@ -680,8 +694,9 @@ def evaluate(model_or_checkpoint=None, tasks: str | Sequence = 'shapes', out_dir
                                   seeds=seeds, cache_dir=cache_dir, max_samples=max_samples, progress=progress,
                                   finetune=finetune)
         if pretrained == 'random-init': notes.append('random-init: no checkpoint given, weights are untrained')
-        # kept in the JSON beside the metrics, not as metrics: a fine-tune's per-epoch curve, a zero-shot test vs chance
-        extra = {k: metrics.pop(k) for k in ('history', 'chance') if k in metrics}
+        # kept in the JSON beside the metrics, not as metrics: a fine-tune's per-epoch curve, a zero-shot test vs chance,
+        # its per-class recalls
+        extra = {k: metrics.pop(k) for k in ('history', 'chance', 'per_class') if k in metrics}
         rec = dict(dataset=t.dataset, model=model_name, pretrained=pretrained, task=t.task, metrics=metrics, notes=notes,
                    **extra)
         write_json(rec, result_path(out_dir, model_name, pretrained, t.dataset, t.task))

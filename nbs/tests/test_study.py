@@ -1,6 +1,7 @@
 """clipa.study from the command line: dry runs (a stand-in study, every shipped study), a tiny real study through the
 real stage notebooks (pretrain -> finetune -> evaluate -> figures) resumed on a second call, one killed mid-stage and
-resumed, and the README's main job (`clipa-study default`, about 3 minutes) with its results checked against chance."""
+resumed, the one-run report notebook on the committed record, and the README's main job (`clipa-study default`,
+about 3 minutes) with its results checked against chance."""
 import json, os, subprocess, sys
 from pathlib import Path
 import pytest, yaml
@@ -8,7 +9,8 @@ import pytest, yaml
 ROOT = Path(__file__).resolve().parents[2]
 EXP = ROOT / 'nbs' / 'experiments'
 SHIPPED = ('default', 'emoji', 'clipa_paper', 'inverse_scaling_sweep', 'openclip_scaling')
-STAGES = ('pretrain', 'finetune', 'evaluate', 'figures')
+STAGES = ('pretrain', 'finetune', 'evaluate', 'figures', 'run_report')
+RECORD = ROOT / 'reports' / 'default' / 'main'      # the committed record of the default study's one run
 
 
 def _env():
@@ -53,7 +55,7 @@ def test_bad_study_exit_code(tmp_path):
 
 
 needs_stages = pytest.mark.skipif(not all((EXP / f'{s}.ipynb').is_file() for s in STAGES),
-                                  reason='the stage notebooks nbs/experiments/{pretrain,finetune,evaluate,figures} are not all there yet')
+                                  reason='the stage notebooks nbs/experiments/{pretrain,finetune,evaluate,figures,run_report} are not all there yet')
 
 
 @needs_stages
@@ -161,6 +163,37 @@ def test_sweep_notebook_dry_run(tmp_path):
 
 
 @needs_stages
+def test_run_report_notebook(tmp_path):
+    "The one-run report (papermill) on a copy of the committed default record: its three figures, their CSVs, the table."
+    import shutil
+    import pandas as pd
+    run, out = tmp_path / 'main', tmp_path / 'report'
+    for s in ('pretrain', 'finetune'):
+        (run / s).mkdir(parents=True); shutil.copy(RECORD / s / 'log.csv', run / s)
+    shutil.copytree(RECORD / 'evaluate' / 'results', run / 'evaluate' / 'results')
+    f = next((run / 'evaluate' / 'results').glob('*shapes_count__zeroshot_classification.json'))
+    rec = json.loads(f.read_text())       # a record written before clipa.evaluate kept per-class numbers gets some
+    rec.setdefault('per_class', dict(classnames=['one', 'two', 'three'], recall=[0.7, 0.1, 0.4], n=[317, 336, 347]))
+    f.write_text(json.dumps(rec))
+    r = subprocess.run([str(ROOT / '.venv' / 'bin' / 'papermill'), str(EXP / 'run_report.ipynb'),
+                        str(tmp_path / 'run_report.ipynb'), '-k', 'python3', '--cwd', str(ROOT),
+                        '-p', 'run_dir', str(run), '-p', 'out_dir', str(out)],
+                       env=_env(), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    for name in ('training_loss', 'zero_shot_vs_chance', 'per_class_recall'):
+        assert (out / f'{name}.png').stat().st_size > 10_000 and (out / f'{name}.csv').is_file(), name
+    curves = pd.read_csv(out / 'training_loss.csv')
+    assert list(dict.fromkeys(curves.stage)) == ['pretrain', 'finetune'] and curves.pairs_seen.is_monotonic_increasing
+    pc = pd.read_csv(out / 'per_class_recall.csv')
+    assert 'shapes/count' in set(pc.dataset) and all(g.recall.is_monotonic_decreasing for _, g in pc.groupby('dataset'))
+    zs = pd.read_csv(out / 'summary.csv').query("metric == 'acc1'").set_index('dataset')
+    for p in (run / 'evaluate' / 'results').glob('*zeroshot_classification.json'):     # rounded to 0.1 %
+        rec = json.loads(p.read_text()); got, c = zs.loc[rec['dataset']], rec['chance']
+        assert abs(got['value (%)'] - 100 * c['acc1']) < 0.06, (got, c)
+        assert abs(got['image-blind baseline (%)'] - 100 * c['baseline']) < 0.06, (got, c)
+
+
+@needs_stages
 def test_killed_study_resumes(tmp_path):
     "SIGKILL the runner and its kernel mid-pretrain; a second call takes over the stale lock and finishes the study."
     import signal, time
@@ -227,7 +260,13 @@ def test_default_study(tmp_path):
     summ = json.loads((run / 'pretrain' / 'summary.json').read_text())
     assert summ['seed'] == 0 and len(summ['provenance']['git_commit']) == 40, summ.get('provenance')
     for f in ('main/pretrain/checkpoints/final.pt', 'main/finetune/checkpoints/final.pt', 'main/evaluate.ipynb',
-              'figures.ipynb', 'results.csv'):
+              'run_report.ipynb', 'results.csv'):
         assert (reports / 'default' / f).is_file(), f
+    # the after-stage: figures that mean something for one run, each PNG with its CSV
+    after = json.loads((reports / 'default' / 'status.json').read_text())['stages']['run_report']
+    assert after['status'] == 'completed', after
+    for name in ('training_loss', 'zero_shot_vs_chance', 'per_class_recall', 'summary'):
+        assert (reports / 'default' / 'run_report' / f'{name}.csv').is_file(), name
+        assert name == 'summary' or (reports / 'default' / 'run_report' / f'{name}.png').stat().st_size > 10_000, name
     r2 = _study('default', '--reports', reports, timeout=300)          # completed stages are skipped
     assert r2.returncode == 0 and '0 stage(s) executed' in r2.stderr, r2.stderr[-2000:]
