@@ -47,6 +47,8 @@ def test_train_and_study_and_fit_and_data_errors(tmp_path):
     _one_line_error(_run('clipa-fit', tmp_path / 'runs.csv', '--compute', 'gflops', '--metric', 'acc1'), 'clipa-fit',
                     "needs column(s) ['gflops', 'acc1']")
     _one_line_error(_run('clipa-data', 'build', 'shapes', '--n-train', '0'), 'clipa-data', 'n_train=0 is not allowed')
+    _one_line_error(_run('clipa-export', tmp_path / 'nosuch.pt', tmp_path / 'out'), 'clipa-export', 'nosuch.pt')
+    _one_line_error(_run('clipa-evaluate', '--model', 'clipa-nosuch'), 'clipa-evaluate', 'clipa-nosuch')
     r = _run('clipa-train', '--image-strategy', 'blur', '--debug')            # --debug: the traceback is shown
     assert r.returncode != 0 and 'Traceback' in r.stderr and "image_strategy 'blur'" in r.stderr
     r = _run('clipa-train', '--image-strategy', 'blur', CLIPA_DEBUG='1')
