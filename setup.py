@@ -9,10 +9,12 @@ class build_py_with_studies(build_py):
     def run(self):
         super().run()
         if getattr(self, 'editable_mode', False): return      # an editable install reads them from the checkout
-        for kind, pattern in (('studies', '*.yaml'), ('experiments', '*.ipynb')):
-            dst = Path(self.build_lib) / 'clipa' / kind
-            dst.mkdir(parents=True, exist_ok=True)
-            for f in sorted((Path(__file__).parent / 'nbs' / kind).glob(pattern)): shutil.copy2(f, dst / f.name)
+        for kind, patterns in (('studies', ('*.yaml', '*.yml', '*.json')), ('experiments', ('*.ipynb',))):
+            src, dst = Path(__file__).parent / 'nbs' / kind, Path(self.build_lib) / 'clipa' / kind
+            files = sorted(f for p in patterns for f in src.glob(p))
+            if not files: raise RuntimeError(f"no shipped {kind} in {src}: build the wheel from a checkout (or an sdist made by it)")
+            shutil.rmtree(dst, ignore_errors=True); dst.mkdir(parents=True)   # a deleted study must not ship from an old build
+            for f in files: shutil.copy2(f, dst / f.name)
 
 
 # note: all settings are in settings.ini; edit there, not here

@@ -274,7 +274,7 @@ def _shard_error(stats: dict, path: str, why: str) -> None:
 
 def tar_complete(path: str) -> bool:
     "False for an uncompressed .tar that does not end with its end-of-archive marker (two zero blocks): a truncated shard."
-    if not str(path).endswith('.tar'): return True      # compressed archives: their decompressor finds truncation
+    if not str(path).endswith('.tar') or not os.path.isfile(path): return True   # compressed / remote: their reader finds it
     size = os.path.getsize(path)
     if size < 1024 or size % 512: return False
     with open(path, 'rb') as f: f.seek(size - 1024); return not f.read(1024).strip(b'\0')

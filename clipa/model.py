@@ -247,7 +247,9 @@ def check_checkpoint(path: str | os.PathLike, model: str | nn.Module | None = No
     if model is None: return ck
     want = (dict(_model_signature(model)) if isinstance(model, str)
             else _weights_signature(getattr(model, 'module', model).state_dict()))
-    diff = _signature_diff(got := _weights_signature(sd), want)
+    got = _weights_signature(sd)
+    if 'logit_bias' in got and 'logit_bias' not in want: want = {**want, 'logit_bias': got['logit_bias']}   # a SigLIP model's bias
+    diff = _signature_diff(got, want)
     if diff:
         name = model if isinstance(model, str) else _model_of(want) or 'the model being loaded'
         other = ck.get('model_name') if isinstance(ck.get('model_name'), str) else _model_of(got)

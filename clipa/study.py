@@ -357,8 +357,12 @@ class StageRun:
 
     @property
     def effective(self) -> dict:
-        "What the notebook will run with: its own defaults, overridden by the parameters passed."
-        return {**self.notebook_defaults, **self.parameters}
+        "What the notebook will run with: its own defaults (a passed `preset`'s, for a training stage), then the parameters passed."
+        base = self.notebook_defaults
+        if 'preset' in self.parameters and self.parameters['preset'] != base.get('preset'):
+            from clipa.train import stage_parameters
+            base = {**base, **stage_parameters(self.parameters['preset'])}
+        return {**base, **self.parameters}
     @property
     def samples(self): return self.effective.get('samples')
     @property
@@ -966,12 +970,16 @@ def compare_results(new_dir, record_dir, tolerance: float = 0.01) -> tuple:
         for c in cols:
             a = new.at[run, c] if run in new.index and c in new else float('nan')
             b = rec.at[run, c] if run in rec.index else float('nan')
+            a, b = pd.to_numeric(a, errors='coerce'), pd.to_numeric(b, errors='coerce')   # a text cell: not a number
             rows.append(dict(run=run, metric=c, this_run=a, record=b, diff=a - b))
     tab = pd.DataFrame(rows, columns=['run', 'metric', 'this_run', 'record', 'diff'])
     missing = tab[tab.this_run.isna() != tab.record.isna()]
     if not len(tab): return tab, 'different', 'no metric in common'
     if len(missing): return tab, 'different', f"{len(missing)} number(s) present in only one of the two (e.g. {missing.iloc[0].run}/{missing.iloc[0].metric})"
-    d = tab['diff'].abs().fillna(0)
+    if tab.this_run.isna().any():
+        gone = tab[tab.this_run.isna()].iloc[0]
+        return tab, 'different', f"{int(tab.this_run.isna().sum())} number(s) missing in both (e.g. {gone.run}/{gone.metric}: a failed stage?)"
+    d = tab['diff'].abs()
     if (d == 0).all(): return tab, 'identical', f'all {len(tab)} numbers equal to the last digit'
     worst = tab.loc[d.idxmax()]
     why = f"largest change {worst.metric} of {worst.run}: {worst.record:.6g} -> {worst.this_run:.6g} ({worst['diff']:+.3g})"

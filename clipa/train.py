@@ -612,6 +612,10 @@ class TrainState:
     start_step: int = 0
     out: Path = Path('.')
 
+    def __post_init__(self):
+        self.params = [p for p in self.raw.parameters() if p.requires_grad]    # what the step clips (set once: towers locked)
+        self.max_log_scale = math.log(self.cfg.logit_scale_max)
+
     @property
     def main(self) -> bool: return self.env.rank == 0
 
@@ -743,15 +747,17 @@ def _accumulated_forward_backward(st: TrainState, x, t) -> tuple:
             states.append(rng_state(model=st.raw))
             cached.append(_features(st.model(xj, tj))[:2])
     after = rng_state(model=st.raw)
+    last = len(xs) - 1
     for j, (xj, tj) in enumerate(zip(xs, ts)):
         set_rng_state(states[j], model=st.raw)                 # the same token masks as in the cached pass
-        with _autocast(st.cfg.precision, st.env.device):
+        sync = st.model.no_sync() if j < last and hasattr(st.model, 'no_sync') else contextlib.nullcontext()
+        with sync, _autocast(st.cfg.precision, st.env.device):  # DDP: one all-reduce, after the last micro-batch
             img, txt, s, b = _features(st.model(xj, tj))
-            if j == 0: scale, bias = s, b
-            else: s, b = s.detach(), (b.detach() if b is not None else None)   # scale / bias gradient once, not K times
+            if j == 0: scale = s
+            if j < last: s, b = s.detach(), (b.detach() if b is not None else None)   # scale / bias gradient once, not K times
             feats = [torch.cat([c[k] for c in cached[:j]] + [f] + [c[k] for c in cached[j + 1:]]) for k, f in ((0, img), (1, txt))]
             loss = _loss(st, *feats, s, b)
-        loss = _backward(st, loss)
+            loss = _backward(st, loss)
     set_rng_state(after, model=st.raw)
     return loss, scale
 
@@ -765,12 +771,12 @@ def train_step(st: TrainState, images: torch.Tensor, texts: torch.Tensor, lr: fl
     st.opt.zero_grad(set_to_none=True)
     loss, scale = (_forward_backward if cfg.accum_freq == 1 else _accumulated_forward_backward)(st, x, t)
     if st.scaler is not None: st.scaler.unscale_(st.opt)
-    params = [p for p in st.raw.parameters() if p.requires_grad]
+    params = st.params
     gnorm = (torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip_norm) if cfg.grad_clip_norm
              else torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None]))
     if st.scaler is not None: st.scaler.step(st.opt); st.scaler.update()
     else: st.opt.step()
-    with torch.no_grad(): st.raw.logit_scale.clamp_(0, math.log(cfg.logit_scale_max))
+    with torch.no_grad(): st.raw.logit_scale.clamp_(0, st.max_log_scale)
     return torch.stack([loss.detach().float(), scale.detach().float(), gnorm.detach().float().to(loss.device)])
 
 # %% ../nbs/03_train.ipynb #eng00012

@@ -86,6 +86,10 @@ def test_stage_schema():
         assert declared[0] == 'preset' and set(declared[1:]) <= names, declared      # no default but the preset's
         assert set(_declared_params(EXP / f'{nb}.ipynb')) == names | {'preset'}
     assert set(PRESETS) == {'pretrain', 'finetune'}
+    from clipa.study import plan                     # a study that passes another preset: what the stage really runs
+    st = plan(load_study(dict(name='p', defaults=dict(model='clipa-tiny'), stages=[dict(name='ft', notebook='pretrain',
+              parameters=dict(preset='finetune', samples=64))]), base=ROOT / 'nbs' / 'studies'))[0].stages[0]
+    assert (st.effective['image_strategy'], st.effective['text_strategy'], st.effective['lr']) == ('none', 'truncate', 3e-4)
     for name in SHIPPED:
         study = load_study(name)
         for st in study.stages:

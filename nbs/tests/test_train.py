@@ -100,6 +100,11 @@ def test_torchrun_two_ranks_matches_one(shapes, tmp_path):
     assert (l1.grad_norm - l2.grad_norm).abs().max() < 1e-3 * l1.grad_norm.max()
     a, b = _weights(tmp_path / 'one'), _weights(tmp_path / 'two')
     assert max((a[k] - b[k]).abs().max().item() for k in a) < 1e-4
+    _run(_args(shapes, tmp_path / 'two_accum', accum_freq=2, **kw), tmp_path, torchrun=2)   # DDP + accumulation
+    l3 = pd.read_csv(tmp_path / 'two_accum' / 'log.csv')
+    assert (l1.loss - l3.loss).abs().max() < 1e-3 * l1.loss.abs().max(), (l1.loss.tolist(), l3.loss.tolist())
+    c = _weights(tmp_path / 'two_accum')
+    assert max((a[k] - c[k]).abs().max().item() for k in a) < 1e-4
 
 
 def test_stream_mode_and_cli_errors(shapes, tmp_path):
