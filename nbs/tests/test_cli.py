@@ -48,7 +48,6 @@ def test_train_and_study_and_fit_and_data_errors(tmp_path):
                     "needs column(s) ['gflops', 'acc1']")
     _one_line_error(_run('clipa-data', 'build', 'shapes', '--n-train', '0'), 'clipa-data', 'n_train=0 is not allowed')
     _one_line_error(_run('clipa-export', tmp_path / 'nosuch.pt', tmp_path / 'out'), 'clipa-export', 'nosuch.pt')
-    _one_line_error(_run('clipa-evaluate', '--model', 'clipa-nosuch'), 'clipa-evaluate', 'clipa-nosuch')
     r = _run('clipa-train', '--image-strategy', 'blur', '--debug')            # --debug: the traceback is shown
     assert r.returncode != 0 and 'Traceback' in r.stderr and "image_strategy 'blur'" in r.stderr
     r = _run('clipa-train', '--image-strategy', 'blur', CLIPA_DEBUG='1')
@@ -75,6 +74,11 @@ def test_bad_checkpoint(kind, suite, tmp_path):
     r = _run('clipa-train', '--model', 'clipa-tiny', '--data', 'synthetic', '--samples', 64, '--batch-size', 32,
              '--init-checkpoint', ck, '--out', tmp_path / 'ft', '--no-progress')
     _one_line_error(r, 'clipa-train', str(ck))
+
+
+def test_unknown_model(suite, tmp_path):
+    r = _run('clipa-evaluate', '--model', 'clipa-nosuch', '--dataset', suite.name, '--data-root', suite.parent, '--out', tmp_path)
+    _one_line_error(r, 'clipa-evaluate', 'clipa-nosuch')
 
 
 def test_truncated_shard_counted_by_name(suite, tmp_path):
