@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['REDUCTION', 'need_columns', 'load_runs', 'synthetic_runs', 'pareto_frontier', 'PowerLawFit', 'fit_power_law',
            'SaturatingFit', 'fit_saturating', 'run_compute', 'prepare_runs', 'fit_groups', 'plot_fits',
-           'full_token_mask', 'reduction_label', 'model_compute', 'relative_scores', 'main']
+           'full_token_mask', 'reduction_label', 'model_compute', 'relative_scores', 'seed_means', 'task_laws', 'main']
 
 # %% ../nbs/05_scaling.ipynb #3538c22b
 import argparse, glob, math, os, sys, tempfile, warnings
@@ -408,6 +408,69 @@ def relative_scores(runs: pd.DataFrame, metric: str, model: str = 'model', seed:
         srows.append(dict(label=lab, **{c: t[c].iloc[0] for c in reduction}, n_models=len(t), slope=slope,
                           slope_lo=lo, slope_hi=hi, p_positive=ppos, verdict=verdict))
     return table, pd.DataFrame(srows)
+
+# %% ../nbs/05_scaling.ipynb #tlaw0002
+def seed_means(runs: pd.DataFrame, metric: str, keys, compute: str = 'gflops', seed: str = 'seed') -> pd.DataFrame:
+    "One row per grid point (`keys`, seeds pooled): mean compute, the seed mean of `metric`, `n_seeds` and the seed `values`."
+    keys = [k for k in ([keys] if isinstance(keys, str) else list(keys)) if k != seed]
+    need_columns(runs, keys + [compute, metric], 'seed_means')
+    g = runs[runs[metric].notna()].groupby(keys, dropna=False, sort=True)
+    out = g.agg(**{compute: (compute, 'mean'), metric: (metric, 'mean'), 'n_seeds': (metric, 'size')}).reset_index()
+    out['values'] = [v.to_numpy(float) for _, v in g[metric]]
+    return out
+
+def _aicc(resid, k: int) -> float:
+    "Small-sample AIC of a least-squares fit with `k` parameters, from its residuals (NaN when n <= k + 1)."
+    r = np.asarray(resid, float); n = len(r); sse = float(r @ r)
+    if n - k - 1 <= 0 or sse <= 0: return np.nan
+    return n * np.log(sse / n) + 2 * k + 2 * k * (k + 1) / (n - k - 1)
+
+# %% ../nbs/05_scaling.ipynb #tlaw0003
+def _task_law(pts, metric, compute, bins, n_boot, level, rng, accuracy):
+    "One task's row of `task_laws` (raises ValueError when its frontier cannot be fitted)."
+    err = (lambda v: 1 - v) if accuracy else (lambda v: v)
+    pts = pts.assign(error=err(pts[metric]))
+    fit = fit_power_law(pts, compute, 'error', bins, n_boot=n_boot, seed=int(rng.integers(2**31)), level=level)
+    alphas = []
+    for _ in range(int(n_boot)):
+        e = np.array([err(v[rng.integers(0, len(v), len(v))].mean()) for v in pts['values']])
+        fb = pareto_frontier(pts.assign(error=e), compute, 'error', bins)
+        if len(fb) >= 2 and (fb.error > 0).all():
+            alphas.append(_loglog_fit(np.log(fb[compute].to_numpy(float)), np.log(fb['error'].to_numpy(float)))[0])
+    null = []                                   # the frontier of noise: seed means shuffled across grid points
+    for _ in range(int(n_boot)):
+        fb = pareto_frontier(pts.assign(error=rng.permutation(pts['error'].to_numpy())), compute, 'error', bins)
+        if len(fb) >= 2: null.append(_loglog_fit(np.log(fb[compute].to_numpy(float)), np.log(fb['error'].to_numpy(float)))[0])
+    q = (1 - level) / 2
+    lo, hi = (np.quantile(alphas, q), np.quantile(alphas, 1 - q)) if alphas else (np.nan, np.nan)
+    fr = fit.frontier; C, E = fr[compute].to_numpy(float), fr['error'].to_numpy(float)
+    aic_p = _aicc(np.log(E) - np.log(fit.predict(C)), 2)
+    aic_s, sat_d = np.nan, np.nan
+    if len(fr) >= 6:
+        try:
+            sat = fit_saturating(fr, compute, 'error'); aic_s, sat_d = _aicc(np.log(E) - np.log(sat.predict(C)), 4), sat.d
+        except ValueError: pass
+    better = ('too few points' if np.isnan(aic_s) or np.isnan(aic_p) else 'saturating' if aic_s < aic_p - 2
+              else 'power law' if aic_p < aic_s - 2 else 'indistinguishable')
+    p_null = float(np.mean(np.asarray(null) <= fit.alpha)) if null else np.nan
+    excl = bool(hi < 0 and fit.alpha_ci[1] < 0)
+    verdict = ('improves with compute' if excl and p_null < (1 - level) / 2 else 'worsens with compute' if lo > 0 and fit.alpha_ci[0] > 0
+               else 'inconclusive')
+    return dict(metric=metric, n_points=len(pts), seeds_min=int(pts.n_seeds.min()), seeds_max=int(pts.n_seeds.max()),
+                n_frontier=fit.n_points, alpha=fit.alpha, alpha_lo=float(lo), alpha_hi=float(hi),
+                alpha_fit_lo=fit.alpha_ci[0], alpha_fit_hi=fit.alpha_ci[1], beta=fit.beta,
+                excludes_zero=excl, p_null=p_null, verdict=verdict, aicc_power=aic_p, aicc_saturating=aic_s,
+                saturating_floor=sat_d, better_form=better, note='')
+
+def task_laws(runs: pd.DataFrame, metrics, keys, compute: str = 'gflops', seed: str = 'seed', bins: int = 8,
+              n_boot: int = 1000, level: float = 0.95, rng_seed: int = 0, accuracy: bool = True) -> pd.DataFrame:
+    "Per task: E = beta*C^alpha on the frontier of seed means (E = 1 - metric): alpha's intervals (seeds, fit), a shuffled-compute null, a verdict, and the saturating form by AICc."
+    rng, rows = np.random.default_rng(rng_seed), []
+    for metric in ([metrics] if isinstance(metrics, str) else list(metrics)):
+        pts = seed_means(runs, metric, keys, compute, seed)
+        try: rows.append(_task_law(pts, metric, compute, bins, n_boot, level, rng, accuracy))
+        except ValueError as e: rows.append(dict(metric=metric, n_points=len(pts), excludes_zero=False, verdict='no fit', note=str(e)))
+    return pd.DataFrame(rows)
 
 # %% ../nbs/05_scaling.ipynb #9ce29a38
 @cli('clipa-fit')

@@ -119,3 +119,23 @@ def test_figures_notebook_openclip_style(tmp_path):
     assert set(tasks.precision) == {'fp32'} and len(tasks) == 2 * len(runs)       # `where` dropped the amp runs
     p = pd.read_csv(out / 'precision.csv').set_index('precision')
     assert p.loss_spikes.to_dict() == {'fp32': 0, 'amp': 2, 'amp_bf16': 0}
+
+
+def test_scaling_laws_notebook_known_answer(tmp_path):
+    "The per-task laws stage (nbs/experiments/scaling_laws.ipynb) alone: its constructed grid has one task on a power"
+    "law (exponent -0.12, with a data bottleneck) and one that does not depend on compute."
+    pm = pytest.importorskip('papermill')
+    out = tmp_path / 'laws'
+    pm.execute_notebook(str(ROOT / 'nbs/experiments/scaling_laws.ipynb'), str(tmp_path / 'laws.out.ipynb'),
+                        parameters=dict(out_dir=str(out), n_boot=200), kernel_name='python3', cwd=str(tmp_path),
+                        progress_bar=False)
+    laws = pd.read_csv(out / 'laws.csv').set_index('metric')
+    law, flat = laws.loc['concept_acc1'], laws.loc['retrieval_image_retrieval_recall@5']
+    assert law.verdict == 'improves with compute' and -0.13 < law.alpha < -0.10 and law.alpha_lo < law.alpha < law.alpha_hi
+    assert law.cherti_alpha == -0.11 and flat.cherti_alpha == -0.08
+    assert flat.verdict == 'inconclusive' and flat.alpha_lo < 0 < flat.alpha_hi
+    b = pd.read_csv(out / 'bottleneck.csv')
+    small = b[(b.metric == 'concept_acc1') & (b.axis == 'samples seen')].set_index(['model', 'held']).gain
+    assert (small.xs('data 3,000', level='held') < small.xs('data 135,000', level='held')).all()   # the data bottleneck
+    for f in ('compute_tasks', 'bottleneck'):
+        assert (out / f'{f}.png').stat().st_size > 10_000 and len(pd.read_csv(out / f'{f}.csv')) > 0
