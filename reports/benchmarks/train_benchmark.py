@@ -1,12 +1,17 @@
-"""Benchmark of clipa's trainer on this machine (a benchmark, not a test). One run measures:
+"""Benchmark of clipa's trainer on this machine (a benchmark, not a test; issue 16). One run measures, side by side:
 
-1. samples/s of `clipa.train` and of `python -m open_clip_train.main` (synthetic data, same model config, batch size,
-   precision fp32 and torch threads) side by side — goal: clipa >= 1.0x;
-2. samples/s for each image strategy at keep 1, 1/2, 1/4 against the FLOP ratio of `clipa.model.train_gflops`
-   — goal: realized speed-up >= 90% of the FLOP ratio;
-3. the data path alone (in-memory path as the trainer uses it, and the webdataset stream) against the trainer's
-   consumption — goal: >= 3x;
-4. peak memory (max RSS of a fresh process) with and without gradient checkpointing.
+0. this machine's fp32 matmul peak (GFLOP/s of square GEMMs, the same threads) — the MFU denominator;
+1. for every size of the CPU model ladder (clipa-l1..l4, batch 64, 64 px, fp32): samples/s of `clipa.train` and of
+   `python -m open_clip_train.main` (synthetic data, same model config, batch, precision and threads) at full tokens,
+   and at 1/4 image tokens (clipa's random masking against open_clip_train's --force-patch-dropout 0.75), with
+   model FLOP utilization (training GFLOPs per pair x samples/s / matmul peak) — goal: clipa >= 1.5x, MFU >= 60%
+   for the largest size;
+2. levers: torch.compile of the model (steady-state samples/s, compile seconds, loss against the plain path);
+3. samples/s for each image strategy at keep 1/2 and 1/4 against the FLOP ratio of `clipa.model.train_gflops`
+   (clipa-l3) — goal: realized speed-up >= 90% of the FLOP ratio;
+4. the data path alone (in-memory as the trainer runs it after its first epoch, cold with every caption tagged, and
+   the webdataset stream) against the fastest consumption measured above — goal: >= 3x;
+5. peak memory (max RSS of a fresh process) per ladder size.
 
 Writes reports/benchmarks/train_benchmark.{csv,md} and train_speedup.png. Numbers are per-step medians after warm-up
 steps; the machine's load average is recorded because other jobs share these CPU cores.
@@ -39,13 +44,13 @@ def clipa_sps(tmp: Path, model: str, batch: int, steps: int, threads: int, warm:
     return float(read_log(out).samples_per_s.iloc[warm:].median())
 
 
-def open_clip_sps(tmp: Path, model: str, batch: int, steps: int, threads: int, warm: int = 2) -> float:
+def open_clip_sps(tmp: Path, model: str, batch: int, steps: int, threads: int, warm: int = 2, extra=()) -> float:
     "Median per-step samples/s that open_clip_train.main logs for the same model/batch/precision/threads."
     logs = tmp / f'oc-{time.time_ns()}'
     args = ['--dataset-type', 'synthetic', '--train-num-samples', str(batch * (steps + warm)), '--batch-size', str(batch),
             '--model', model, '--epochs', '1', '--workers', '0', '--precision', 'fp32', '--lr', '1e-3', '--warmup', '0',
             '--wd', '0.2', '--beta1', '0.9', '--beta2', '0.95', '--log-every-n-steps', '1', '--save-frequency', '0',
-            '--logs', str(logs), '--name', 'bench', '--device', 'cpu']
+            '--logs', str(logs), '--name', 'bench', '--device', 'cpu', *extra]
     r = subprocess.run([sys.executable, '-c', OC_WRAPPER, str(threads)] + args, capture_output=True, text=True,
                        env=dict(os.environ, OMP_NUM_THREADS=str(threads)))
     sps = [float(x) for x in re.findall(r'Batch \(t\): [\d.]+, ([\d.e+]+)/s,', r.stdout + r.stderr)]
@@ -53,24 +58,86 @@ def open_clip_sps(tmp: Path, model: str, batch: int, steps: int, threads: int, w
     return float(statistics.median(sps[warm:]))
 
 
+def matmul_peak(threads: int, sizes=(512, 1024, 2048), reps: int = 10) -> float:
+    "fp32 GEMM GFLOP/s (best of square sizes, median of `reps`): this machine's matmul peak for these threads."
+    best = 0.0
+    for n in sizes:
+        a, b = torch.randn(n, n), torch.randn(n, n)
+        for _ in range(2): a @ b
+        ts = []
+        for _ in range(reps):
+            t = time.perf_counter(); a @ b; ts.append(time.perf_counter() - t)
+        best = max(best, 2 * n ** 3 / statistics.median(ts) / 1e9)
+    return best
+
+
+def gemm_at(rows: int, k: int, n: int, reps: int = 20) -> float:
+    "fp32 GFLOP/s of one [rows, k] x [k, n] GEMM (median of `reps`): what the model's own matmul shapes can reach."
+    a, b = torch.randn(rows, k), torch.randn(k, n)
+    for _ in range(3): a @ b
+    ts = []
+    for _ in range(reps):
+        t = time.perf_counter(); a @ b; ts.append(time.perf_counter() - t)
+    return 2 * rows * k * n / statistics.median(ts) / 1e9
+
+
+def compile_lever(model_name: str, batch: int, steps: int, warm: int = 3) -> dict:
+    "Steady-state samples/s of one training step (forward, CLIP loss, backward, AdamW) plain and with torch.compile of"
+    " the model; compile seconds (first compiled step minus a plain step); largest loss difference over the steps."
+    import open_clip
+    from clipa.train import stage_config, build_model, make_optimizer, stage_geometry
+    out = {}
+    for mode in ('plain', 'compile'):
+        torch.manual_seed(0)
+        cfg = stage_config('pretrain', model=model_name, data='synthetic', batch_size=batch, image_size=64,
+                           image_strategy='none', image_keep=1.0, text_strategy='truncate', text_length=32)   # full tokens
+        geo = stage_geometry(model_name, 64)
+        m = build_model(cfg, geo).train(); opt = make_optimizer(m, cfg); loss_fn = open_clip.ClipLoss()
+        fwd = torch.compile(m) if mode == 'compile' else m
+        g = torch.Generator().manual_seed(1)
+        x = torch.randn(batch, 3, 64, 64, generator=g); t = torch.randint(1, 1000, (batch, geo['text_tokens']), generator=g)
+        losses, ts = [], []
+        for i in range(warm + steps):
+            t0 = time.perf_counter()
+            opt.zero_grad(set_to_none=True)
+            img, txt, scale = fwd(x, t)[:3]
+            loss = loss_fn(img, txt, scale); loss.backward(); opt.step()
+            losses.append(loss.item()); ts.append(time.perf_counter() - t0)
+        out[mode] = dict(sps=batch / statistics.median(ts[warm:]), first_s=ts[0], losses=losses)
+    p, c = out['plain'], out['compile']
+    return dict(plain_sps=p['sps'], compile_sps=c['sps'], speedup=c['sps'] / p['sps'], compile_s=c['first_s'] - p['first_s'],
+                max_loss_diff=max(abs(a - b) for a, b in zip(p['losses'], c['losses'])))
+
+
 def loader_sps(shards: str, batch: int, n_batches: int, image_size: int = 64) -> dict:
-    "samples/s of the data path alone (in-memory as the trainer indexes it, and the stream), syntax-reducing every caption."
+    "samples/s of the data path alone, syntax-reducing every caption: in-memory cold (every caption tagged), in-memory"
+    " as the trainer runs after its first epoch (MemoryBatches' token cache filled), and the webdataset stream."
+    from types import SimpleNamespace
     from clipa.data import load_image_text, stream_image_text, to_model_input
     from clipa.masking import TextReducer
-    from clipa.train import batch_indices
+    from clipa.train import batch_indices, MemoryBatches, stage_config
     ds = load_image_text(shards, image_size=image_size)
     red = TextReducer('syntax', 8, cache_size=0)                      # no caption cache: every batch is tagged
     t = time.perf_counter()
     for s in range(n_batches):
         idx = batch_indices(s, batch, len(ds.captions), 0)
         x = to_model_input(ds.images[idx], image_size); y = red([ds.captions[i] for i in idx.tolist()])
-    mem = n_batches * batch / (time.perf_counter() - t)
+    cold = n_batches * batch / (time.perf_counter() - t)
+    mb = MemoryBatches(ds, TextReducer('syntax', 8), stage_config('pretrain', batch_size=batch, text_strategy='syntax', text_length=8),
+                       dict(text_tokens=8, image_size=image_size), SimpleNamespace(rank=0, world_size=1, device=torch.device('cpu')))
+    n_epoch = -(-len(ds.captions) // batch)
+    for s in range(n_epoch): mb(s)                                     # the first epoch fills the token cache
+    t = time.perf_counter()
+    for s in range(n_epoch, n_epoch + 4 * n_batches):
+        imgs, toks = mb(s); x = to_model_input(imgs, image_size)
+    warm = 4 * n_batches * batch / (time.perf_counter() - t)
     it = iter(stream_image_text(shards, batch_size=batch, image_size=image_size, shuffle=True, resampled=True))
     next(it)
     t = time.perf_counter()
     for _ in range(n_batches):
         imgs, caps = next(it); x = to_model_input(imgs, image_size); y = red(list(caps))
-    return dict(memory=mem, stream=n_batches * batch / (time.perf_counter() - t))
+    return {'memory, cold (every caption tagged)': cold, 'memory, as trained (token cache filled)': warm,
+            'stream (every caption tagged)': n_batches * batch / (time.perf_counter() - t)}
 
 
 def peak_rss_mb(cfg: dict) -> float:
@@ -88,36 +155,74 @@ def _md(df) -> str:
                      + ['| ' + ' | '.join(fmt(v) for v in r) + ' |' for r in df.itertuples(index=False)])
 
 
+LADDER = ('clipa-l1', 'clipa-l2', 'clipa-l3', 'clipa-l4')
+
+
+def plot(df: pd.DataFrame, out: Path):
+    "train_speedup.png: MFU of both trainers per size and token count; realized speed-up against the FLOP ratio."
+    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    peak = df[(df.section == 'matmul_peak') & (df.model == '-')].gflops_s.iloc[0]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    v = df[df.section == 'clipa_vs_open_clip']; x = range(len(v))
+    axes[0].bar([i - 0.2 for i in x], v.clipa_mfu, 0.4, label='clipa'); axes[0].bar([i + 0.2 for i in x], v.open_clip_mfu, 0.4, label='open_clip_train')
+    axes[0].set_xticks(list(x)); axes[0].set_xticklabels([f"{m.replace('clipa-', '')}\n{'full' if 'full' in c else '¼ img'}" for m, c in zip(v.model, v.config)], fontsize=8)
+    axes[0].set_ylabel(f'MFU (of {peak:.0f} GFLOP/s fp32 GEMM)'); axes[0].legend(fontsize=8)
+    axes[0].set_title(f'batch {v.batch.iloc[0]}, 64 px, fp32', fontsize=9)
+    s = df[df.section == 'strategy_speedup']; x = range(len(s))
+    axes[1].bar([i - 0.2 for i in x], s.flop_ratio, 0.4, label='FLOP ratio'); axes[1].bar([i + 0.2 for i in x], s.speedup, 0.4, label='realized speed-up')
+    axes[1].set_xticks(list(x)); axes[1].set_xticklabels(s.config, rotation=30, ha='right', fontsize=8); axes[1].set_ylabel('x vs keep 1'); axes[1].legend(fontsize=8)
+    axes[1].set_title(f'{s.model.iloc[0]}, batch {s.batch.iloc[0]}', fontsize=9); fig.tight_layout()
+    fig.savefig(out / 'train_speedup.png', dpi=110)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--quick', action='store_true', help='fewer steps (numbers noisier)')
+    ap.add_argument('--quick', action='store_true', help='fewer steps and reps (numbers noisier)')
     ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--batch', type=int, default=64, help='batch size (the studies train at 64)')
+    ap.add_argument('--models', nargs='+', default=list(LADDER))
     ap.add_argument('--out', default=str(HERE))
+    ap.add_argument('--replot', action='store_true', help='only redraw train_speedup.png from OUT/train_benchmark.csv')
     a = ap.parse_args(argv)
-    steps = 3 if a.quick else 5
+    if a.replot: return plot(pd.read_csv(Path(a.out) / 'train_benchmark.csv'), Path(a.out))
+    steps, batch = (4 if a.quick else 10), a.batch
     torch.set_num_threads(a.threads)
     from clipa.model import train_gflops
     from clipa.data import make_shapes, write_shards
     rows, out = [], Path(a.out)
     load0 = os.getloadavg()[0]
+    def say(r): rows.append(r); print(r, flush=True)
+    peak = matmul_peak(a.threads)
+    say(dict(section='matmul_peak', model='-', batch='-', config=f'fp32 GEMM up to 2048x2048, {a.threads} threads', gflops_s=peak))
+    from clipa.model import MODEL_CONFIGS
+    for model in a.models:                 # the ceiling at the model's own shapes: the MLP's [B*T, W] x [W, 4W] GEMM
+        w = MODEL_CONFIGS[model]['vision_cfg']['width']; n_rows = batch * 65
+        g = gemm_at(n_rows, w, 4 * w)
+        say(dict(section='matmul_peak', model=model, batch=batch, config=f'MLP GEMM [{n_rows}, {w}] x [{w}, {4 * w}]',
+                 gflops_s=g, of_peak=g / peak))
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        # 1. clipa vs open_clip_train
+        # 1. clipa vs open_clip_train per ladder size, full tokens and 1/4 image tokens, with MFU
         reps = 1 if a.quick else 2                               # alternate the two trainers (load drifts)
-        for model, batch in [('clipa-tiny', 256), ('clipa-small', 256)]:
-            cs, os_ = [], []
-            for _ in range(reps):
-                cs.append(clipa_sps(tmp, model, batch, steps, a.threads)); os_.append(open_clip_sps(tmp, model, batch, steps, a.threads))
-            c, o = statistics.median(cs), statistics.median(os_)
-            rows.append(dict(section='clipa_vs_open_clip', model=model, batch=batch, config='fp32 64px keep 1',
-                             clipa_sps=c, open_clip_sps=o, ratio=c / o, goal='>= 1.0'))
-            print(rows[-1], flush=True)
-            q = clipa_sps(tmp, model, batch, steps, a.threads, image_strategy='random', image_keep=0.25)
-            rows.append(dict(section='clipa_throughput', model=model, batch=batch, config='fp32 64px random keep 0.25',
-                             clipa_sps=q, base_sps=c, speedup=q / c))
-            print(rows[-1], flush=True)
-        # 2. image strategies at keep 1, 1/2, 1/4 against the FLOP ratio
-        model, batch = 'clipa-small', 128
+        for model in a.models:
+            for label, ckw, oextra, keep in (('full tokens', {}, (), 1.0),
+                                             ('1/4 image tokens', dict(image_strategy='random', image_keep=0.25),
+                                              ('--force-patch-dropout', '0.75'), 0.25)):
+                cs, os_ = [], []
+                for _ in range(reps):
+                    cs.append(clipa_sps(tmp, model, batch, steps, a.threads, **ckw))
+                    os_.append(open_clip_sps(tmp, model, batch, steps, a.threads, extra=oextra))
+                c, o = statistics.median(cs), statistics.median(os_)
+                gf = train_gflops(model, image_size=64, image_keep=keep, text_len=32).total
+                say(dict(section='clipa_vs_open_clip', model=model, batch=batch, config=f'fp32 64px {label}',
+                         gflops_per_pair=gf, clipa_sps=c, open_clip_sps=o, ratio=c / o, clipa_mfu=c * gf / peak,
+                         open_clip_mfu=o * gf / peak, goal='ratio >= 1.5; MFU >= 0.6 (largest size)'))
+        # 2. levers
+        for model in a.models:
+            say(dict(section='lever_torch_compile', model=model, batch=batch, config='torch.compile(model), inductor, full tokens',
+                     **compile_lever(model, batch, steps)))
+        # 3. image strategies at keep 1/2 and 1/4 against the FLOP ratio
+        model = 'clipa-l3' if 'clipa-l3' in a.models else a.models[-1]
         base_fl = train_gflops(model, image_size=64, image_keep=1.0, text_len=32).total
         for strat in ('resize', 'random', 'grid', 'block'):
             for keep in (0.5, 0.25):
@@ -127,45 +232,31 @@ def main(argv=None):
                 sps = clipa_sps(tmp, model, batch, steps, a.threads, image_strategy=strat, image_keep=keep)
                 size = 64 if strat != 'resize' else {0.25: 32}[keep]
                 fl = train_gflops(model, image_size=size, image_keep=keep if strat != 'resize' else 1.0, text_len=32).total
-                rows.append(dict(section='strategy_speedup', model=model, batch=batch, config=f'{strat} keep {keep}',
-                                 clipa_sps=sps, base_sps=base_sps, speedup=sps / base_sps, flop_ratio=base_fl / fl,
-                                 ratio=(sps / base_sps) / (base_fl / fl), goal='>= 0.9'))
-                print(rows[-1], flush=True)
-        # 3. data path alone vs the trainer's consumption (fastest consumer measured above)
+                say(dict(section='strategy_speedup', model=model, batch=batch, config=f'{strat} keep {keep}',
+                         clipa_sps=sps, base_sps=base_sps, speedup=sps / base_sps, flop_ratio=base_fl / fl,
+                         ratio=(sps / base_sps) / (base_fl / fl), goal='>= 0.9'))
+        # 4. data path alone vs the trainer's fastest consumption measured above
         shards = tmp / 'shapes'
-        write_shards(make_shapes(1024, seed=0, image_size=64), shards, samples_per_shard=256)
-        ld = loader_sps(str(shards), 128, 4 if a.quick else 8)
-        fastest = max(r['clipa_sps'] for r in rows if r['section'] == 'strategy_speedup')
-        for k, v in ld.items():
-            rows.append(dict(section='loader_vs_trainer', model='-', batch=128, config=f'{k} data path (syntax 8 tokens)',
-                             loader_sps=v, consumer_sps=fastest, ratio=v / fastest, goal='>= 3'))
-            print(rows[-1], flush=True)
-        # 4. peak memory with and without gradient checkpointing
-        for gc in (False, True):
-            cfg = dict(model='clipa-small', data='synthetic', max_samples=256, image_size=64, batch_size=128, samples=256,
-                       threads=a.threads, save_every=0, progress=False, tensorboard=False, grad_checkpointing=gc,
-                       out_dir=str(tmp / f'mem-{gc}'))
-            rows.append(dict(section='peak_memory', model='clipa-small', batch=128, config=f'grad_checkpointing={gc}',
-                             peak_rss_mib=peak_rss_mb(cfg)))
-            print(rows[-1], flush=True)
+        write_shards(make_shapes(2048, seed=0, image_size=64), shards, samples_per_shard=256)
+        fastest = max(r['clipa_sps'] for r in rows if 'clipa_sps' in r)
+        for k, v in loader_sps(str(shards), batch, 8 if a.quick else 16).items():
+            say(dict(section='loader_vs_trainer', model='-', batch=batch, config=f'{k}; syntax 8 tokens',
+                     loader_sps=v, consumer_sps=fastest, ratio=v / fastest, goal='>= 3'))
+        # 5. peak memory per size
+        for model in a.models:
+            cfg = dict(model=model, data='synthetic', max_samples=256, image_size=64, batch_size=batch, samples=256,
+                       threads=a.threads, save_every=0, progress=False, tensorboard=False, out_dir=str(tmp / f'mem-{model}'))
+            say(dict(section='peak_memory', model=model, batch=batch, config='full tokens', peak_rss_mib=peak_rss_mb(cfg)))
     df = pd.DataFrame(rows)
     meta = dict(load_avg_start=load0, load_avg_end=os.getloadavg()[0], cpus=os.cpu_count(), threads=a.threads,
-                torch=torch.__version__, steps=steps)
+                torch=torch.__version__, steps=steps, omp_wait_policy=os.environ.get('OMP_WAIT_POLICY', '(unset)'))
     out.mkdir(parents=True, exist_ok=True)
     df.to_csv(out / 'train_benchmark.csv', index=False)
     md = ['# Training benchmark (CPU)', '', f'Machine: {meta}', '']
     for sec, g in df.groupby('section', sort=False):
         md += [f'## {sec}', '', _md(g.dropna(axis=1, how='all').drop(columns='section')), '']
     (out / 'train_benchmark.md').write_text('\n'.join(md))
-    try:
-        import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
-        s = df[df.section == 'strategy_speedup']
-        fig, ax = plt.subplots(figsize=(6, 3.5)); x = range(len(s))
-        ax.bar([i - 0.2 for i in x], s.flop_ratio, 0.4, label='FLOP ratio'); ax.bar([i + 0.2 for i in x], s.speedup, 0.4, label='realized speed-up')
-        ax.set_xticks(list(x)); ax.set_xticklabels(s.config, rotation=30, ha='right'); ax.set_ylabel('x vs keep 1'); ax.legend()
-        ax.set_title(f'clipa-small, batch 128, 64 px, fp32, {a.threads} threads'); fig.tight_layout()
-        fig.savefig(out / 'train_speedup.png', dpi=110)
-    except Exception as e: print('no figure:', e)
+    plot(df, out)
     print('\n'.join(md))
 
 
