@@ -6,8 +6,8 @@
 __all__ = ['STUDY_KEYS', 'STAGE_KEYS', 'AFTER_KEYS', 'LINK_SUGAR', 'DEFAULT_LINK_PATH', 'RUNNER_PARAMS', 'STATUSES',
            'human_count', 'human_flops', 'repo_nbs', 'shipped_dir', 'study_dirs', 'find_study', 'notebook_dirs',
            'find_notebook', 'StudyError', 'StageSpec', 'Study', 'load_study', 'run_name_for', 'expand_grid',
-           'run_points', 'StageRun', 'Run', 'plan', 'plan_after', 'estimate_compute', 'read_status', 'write_status',
-           'run_stage', 'format_plan', 'model_facts', 'token_columns', 'collect_results', 't_interval',
+           'run_points', 'StageRun', 'Run', 'plan', 'plan_after', 'estimate_compute', 'estimate_time', 'read_status',
+           'write_status', 'run_stage', 'format_plan', 'model_facts', 'token_columns', 'collect_results', 't_interval',
            'aggregate_seeds', 'key_metrics', 'write_summary', 'run_study', 'compare_results', 'format_comparison',
            'main']
 
@@ -98,7 +98,7 @@ def find_notebook(ref: str, base: Path | None = None, stage: str = '?') -> Path:
                             f"available notebooks: {', '.join(avail) or 'none'}; give a bare name or a path to an .ipynb")
 
 # %% ../nbs/07_study.ipynb #38385484
-STUDY_KEYS = ('name', 'description', 'dataset', 'defaults', 'stages', 'grid', 'seeds', 'run_name', 'after')
+STUDY_KEYS = ('name', 'description', 'dataset', 'defaults', 'stages', 'grid', 'seeds', 'run_name', 'after', 'speed')
 STAGE_KEYS = ('name', 'notebook', 'description', 'parameters', 'checkpoint_from', 'init_from', 'links')
 AFTER_KEYS = ('name', 'notebook', 'description', 'parameters')
 LINK_SUGAR = {'checkpoint_from': 'checkpoint', 'init_from': 'init_checkpoint'}
@@ -131,6 +131,7 @@ class Study:
     dataset: Any = None
     run_name: str | None = None
     seeds: list = field(default_factory=list)      # [] = no seed axis; [0, 1, 2] = every grid point once per seed
+    speed: dict = field(default_factory=dict)      # measured: {'samples_per_s': {model: n}, 'overhead_s': s} (time estimates)
 
     def stage(self, name): return next(s for s in self.stages if s.name == name)
 
@@ -257,6 +258,20 @@ def _parse_seeds(seeds, stages, defaults, grid, where) -> list:
                          f"remove `seed` there (or drop `seeds` and keep a single seed)")
     return list(seeds)
 
+def _parse_speed(speed, where) -> dict:
+    "The study's measured `speed` ({} without the key): training samples/s per model at full tokens, seconds per stage."
+    if speed is None: return {}
+    eg = "speed: {samples_per_s: {clipa-l1: 680, clipa-l2: 340}, overhead_s: 30}"
+    if not isinstance(speed, dict) or set(speed) - {"samples_per_s", "overhead_s"} or not isinstance(speed.get("samples_per_s"), dict):
+        raise StudyError(f"{where}: speed must look like `{eg}` (measured training samples/s per model at full tokens; "
+                         f"seconds each stage adds for start-up, data and evaluation), got {speed!r}")
+    num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+    bad = {k: v for k, v in speed["samples_per_s"].items() if not (num(v) and v > 0)}
+    if bad: raise StudyError(f"{where}: speed.samples_per_s must be positive numbers, got {bad}")
+    oh = speed.get("overhead_s", 30)
+    if not (num(oh) and oh >= 0): raise StudyError(f"{where}: speed.overhead_s must be a number of seconds >= 0, got {oh!r}")
+    return dict(samples_per_s={str(k): float(v) for k, v in speed["samples_per_s"].items()}, overhead_s=float(oh))
+
 def load_study(study: str | Path | dict, base: str | Path | None = None) -> Study:
     "Read and validate a study (a path, a bare name such as 'default', or a dict)."
     if isinstance(study, Study): return study
@@ -299,7 +314,7 @@ def load_study(study: str | Path | dict, base: str | Path | None = None) -> Stud
     grid = _parse_grid(d.get('grid'), stages)
     return Study(name=name, path=path, stages=stages, defaults=dict(defaults), grid=grid,
                  after=after, description=str(d.get('description', '') or ''), dataset=d.get('dataset'), run_name=run_name,
-                 seeds=_parse_seeds(d.get('seeds'), stages, defaults, grid, where))
+                 seeds=_parse_seeds(d.get('seeds'), stages, defaults, grid, where), speed=_parse_speed(d.get('speed'), where))
 
 # %% ../nbs/07_study.ipynb #6b56bd90
 _AXIS_FMT = {'image_keep': 'k{}', 'text_length': 'L{}', 'image_size': '{}px', 'samples': 's{}', 'data_size': 'n{}',
@@ -352,6 +367,7 @@ class StageRun:
     parameters: dict
     gflops_per_sample: float | None = None
     compute_note: str = ''
+    est_s: float | None = None   # estimated seconds (estimate_time, from the study's measured speed)
     runner_keys: tuple = ()   # parameters set by the runner (paths): not compared when deciding to rerun
     notebook_defaults: dict = field(default_factory=dict, repr=False)
 
@@ -388,6 +404,12 @@ class Run:
         "Estimated training compute of the run (sum over training stages; None if any is unknown)."
         g = [s.gflops for s in self.stages if s.is_training]
         return sum(g) if g and all(x is not None for x in g) else None
+
+    @property
+    def est_s(self) -> float | None:
+        "Estimated seconds of the run (sum over stages; None if any is unknown)."
+        t = [s.est_s for s in self.stages]
+        return sum(t) if t and all(x is not None for x in t) else None
 
 # %% ../nbs/07_study.ipynb #de9de195
 _TEMPLATE = re.compile(r'\$\{([A-Za-z_][A-Za-z0-9_.]*)\}')
@@ -498,6 +520,23 @@ def estimate_compute(runs: list[Run], gflops_fn: Callable | None = None) -> list
             st.gflops_per_sample, st.compute_note = cache[key]
     return runs
 
+def estimate_time(study: Study, runs: list[Run], gflops_fn: Callable | None = None) -> list[Run]:
+    "Each stage's estimated seconds from the study's `speed`: samples / samples/s x (its GFLOPs per pair / the model's at full tokens) + overhead."
+    sp, fn, full = study.speed, gflops_fn or _default_gflops_fn, {}
+    for run in runs:
+        for st in run.stages:
+            st.est_s = None
+            if not sp: continue
+            if not st.is_training: st.est_s = sp["overhead_s"]; continue
+            p = st.effective; m = p["model"]
+            if m not in sp["samples_per_s"] or st.gflops_per_sample is None: continue
+            key = (m, p.get("image_size"))
+            if key not in full:
+                try: full[key] = float(fn(m, p.get("image_size"), 1.0, None))
+                except Exception: full[key] = None
+            if full[key]: st.est_s = st.samples / sp["samples_per_s"][m] * st.gflops_per_sample / full[key] + sp["overhead_s"]
+    return runs
+
 # %% ../nbs/07_study.ipynb #ea539b5c
 STATUSES = ('pending', 'running', 'completed', 'failed')
 
@@ -597,8 +636,12 @@ def _clear(st: StageRun):
     st.output.unlink(missing_ok=True)
 
 # %% ../nbs/07_study.ipynb #9b5c6342
+def _human_time(s: float) -> str:
+    "Seconds as 42 s, 7.5 min or 2.3 h."
+    return f"{s:.0f} s" if s < 90 else f"{s / 60:.1f} min" if s < 5400 else f"{s / 3600:.1f} h"
+
 def format_plan(study: Study, runs: list[Run], after: list[StageRun] | None = None) -> str:
-    "The dry-run text: each run's stages, grid values and estimated training compute."
+    "The dry-run text: each run's stages, grid values, estimated training compute and (with a measured `speed`) time."
     lines = [f"study '{study.name}': {len(runs)} run(s) × {len(study.stages)} stage(s)"
              + (f" + after: {', '.join(s.name for s in after)}" if after else '')]
     if study.description: lines.append(f"  {study.description}")
@@ -608,6 +651,7 @@ def format_plan(study: Study, runs: list[Run], after: list[StageRun] | None = No
     notes = set()
     for r in runs:
         lines.append(f"run {r.name}  ({r.dir})  compute ≈ {human_flops(r.compute_gflops)}"
+                     + (f"  time ≈ {_human_time(r.est_s)}" if r.est_s is not None else "")
                      + (f"  [{', '.join(f'{k}={v}' for k, v in r.axes.items())}]" if r.axes else ''))
         for st in r.stages:
             extra = ''
@@ -624,6 +668,13 @@ def format_plan(study: Study, runs: list[Run], after: list[StageRun] | None = No
                  f"{human_flops(sum(tot)) if tot and all(t is not None for t in tot) else 'n/a'}"
                  f" ({sum(1 for r in runs for s in r.stages)} stage executions)")
     for n in sorted(notes): lines.append(f"  (compute n/a: {n})")
+    if study.speed:
+        est = [s.est_s for r in runs for s in r.stages]
+        left = [s.est_s for r in runs for s in r.stages
+                if (read_status(r.dir).get("stages", {}).get(s.name) or {}).get("status") != "completed"]
+        known = lambda t: _human_time(sum(t)) if all(x is not None for x in t) else "n/a (a model without a measured speed)"
+        lines.append(f"estimated time at the study's measured speed: {known(est)}; still to run: {known(left)} "
+                     f"({len(left)} of {len(est)} stage executions not completed)")
     return '\n'.join(lines)
 
 # %% ../nbs/07_study.ipynb #7f297d9c
@@ -877,6 +928,7 @@ def run_study(study: Study | str | Path | dict, reports_root: str | Path = 'repo
     runs = _select(all_runs, only)
     after = plan_after(study, reports_root)
     estimate_compute(all_runs, gflops_fn)
+    if dry_run: estimate_time(study, all_runs, gflops_fn)
     report_dir = Path(reports_root) / study.name
     out = dict(study=study.name, report_dir=str(report_dir), runs=[r.name for r in runs], dry_run=dry_run,
                compute_gflops={r.name: r.compute_gflops for r in runs})
