@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['MODELS', 'synthetic_sweep', 'select_sweep', 'metric_label', 'save_figure', 'tokens_figure', 'image_tokens_figure',
-           'text_tokens_figure', 'compute_tokens_figure', 'strategy_figure', 'compute_figure', 'tasks_compute_figure',
-           'samples_figure', 'tasks_samples_figure', 'precision_figure', 'training_curves_figure', 'zero_shot_figure',
-           'per_class_figure']
+           'text_tokens_figure', 'compute_tokens_figure', 'relative_figure', 'strategy_figure', 'compute_figure',
+           'tasks_compute_figure', 'samples_figure', 'tasks_samples_figure', 'precision_figure',
+           'training_curves_figure', 'zero_shot_figure', 'per_class_figure']
 
 # %% ../nbs/06_plots.ipynb #16c9c6f1
 import os
@@ -169,11 +169,37 @@ def compute_tokens_figure(runs: pd.DataFrame, metric: str, model: str = 'model',
         ax.set_xscale('log'); ax.minorticks_off()
         ax.set_xticks(C.to_numpy()); ax.set_xticklabels([f'{m}\n{c:.2g}' for m, c in C.items()], fontsize=8)
         ax.set_xlabel('model: training GFLOPs per pair at full tokens (log)')
-        ax.set_ylabel(metric_label(metric) + f', mean ± {level:.0%} CI')
+        ax.set_ylabel(metric_label(metric).replace('  [', '\n[') + f'\nmean ± {level:.0%} CI', fontsize=9)
         ax.set_title({'image': 'fewer image tokens', 'text': 'fewer text tokens', 'full': 'full tokens'}[k])
         ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
     fig.clipa_data = agg.reset_index(drop=True)
+    return fig
+
+# %% ../nbs/06_plots.ipynb #relf0002
+def relative_figure(rel: pd.DataFrame, slopes: pd.DataFrame | None = None, model: str = 'model', height: float = 3.4):
+    "Relative score (reduced / full, same model) vs the model's full-token GFLOPs per pair, one line per reduction, with intervals."
+    need_columns(rel, [model, 'compute', 'label', 'rel', 'rel_lo', 'rel_hi'], 'relative_figure')
+    sl = slopes.set_index('label') if slopes is not None and len(slopes) else None
+    C = rel.groupby(model)['compute'].first().sort_values()
+    with sns.axes_style('whitegrid'):
+        fig, ax = plt.subplots(figsize=(height * 1.9, height))
+    for (lab, g), col in zip(rel.groupby('label', sort=False), sns.color_palette('tab10')):
+        g = g.sort_values('compute')
+        err = np.nan_to_num(np.stack([g.rel - g.rel_lo, g.rel_hi - g.rel]), nan=0.0)
+        extra = ''
+        if sl is not None and lab in sl.index:
+            s = sl.loc[lab]
+            extra = f"  (slope {s.slope:+.2f}/decade" + (f" [{s.slope_lo:+.2f}, {s.slope_hi:+.2f}])" if pd.notna(s.slope_lo) else ')')
+        ax.errorbar(g.compute, g.rel, yerr=err, marker='o', ms=4, capsize=3, lw=1.5, color=col, label=lab + extra)
+    ax.axhline(1, color='black', lw=1, ls='--')
+    ax.set_xscale('log'); ax.minorticks_off()
+    ax.set_xticks(C.to_numpy()); ax.set_xticklabels([f'{m}\n{c:.2g}' for m, c in C.items()], fontsize=8)
+    ax.set_xlabel('model: training GFLOPs per pair at full tokens (log)')
+    ax.set_ylabel('relative score (reduced / full)\nmean, 95% bootstrap interval', fontsize=9)
+    ax.legend(fontsize=7, frameon=False, loc='best')
+    fig.tight_layout()
+    fig.clipa_data = rel.reset_index(drop=True)
     return fig
 
 # %% ../nbs/06_plots.ipynb #b17803e5
