@@ -670,8 +670,8 @@ def format_plan(study: Study, runs: list[Run], after: list[StageRun] | None = No
     for n in sorted(notes): lines.append(f"  (compute n/a: {n})")
     if study.speed:
         est = [s.est_s for r in runs for s in r.stages]
-        left = [s.est_s for r in runs for s in r.stages
-                if (read_status(r.dir).get("stages", {}).get(s.name) or {}).get("status") != "completed"]
+        done = {r.name: read_status(r.dir).get("stages", {}) for r in runs}     # one read per run
+        left = [s.est_s for r in runs for s in r.stages if (done[r.name].get(s.name) or {}).get("status") != "completed"]
         known = lambda t: _human_time(sum(t)) if all(x is not None for x in t) else "n/a (a model without a measured speed)"
         lines.append(f"estimated time at the study's measured speed: {known(est)}; still to run: {known(left)} "
                      f"({len(left)} of {len(est)} stage executions not completed)")
