@@ -326,6 +326,7 @@ def _token(axis: str, v) -> str:
     elif isinstance(v, (int, float)) and param in ('samples', 'data_size', 'max_samples'): s = _AXIS_FMT[param].format(human_count(v))
     elif isinstance(v, float): s = _AXIS_FMT.get(param, param + '{}').format(f'{v:g}')
     elif isinstance(v, int): s = _AXIS_FMT.get(param, param + '{}').format(v)
+    elif v is None and param in ('data_size', 'max_samples'): s = _AXIS_FMT[param].format('all')   # None = every pair
     elif v is None: s = f'{param}-none'
     else: s = _AXIS_FMT[param].format(v) if param in _AXIS_FMT else str(v)
     return re.sub(r'[^A-Za-z0-9._+@-]+', '-', s)
