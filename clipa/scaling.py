@@ -71,6 +71,11 @@ def _drop_nan(df, cols):
         warnings.warn(f"dropping {int((~keep).sum())} run(s) with a missing value in {cols}")
     return df[keep]
 
+def _bin_ids(C, bins: int) -> np.ndarray:
+    "Each point's equal-width log10-compute bin (0 .. bins-1), the bins spanning the points' compute."
+    x = np.log10(np.asarray(C, float)); edges = np.linspace(x.min(), x.max(), int(bins) + 1)
+    return np.clip(np.digitize(x, edges[1:-1]), 0, int(bins) - 1)
+
 def pareto_frontier(df: pd.DataFrame, compute: str = 'gflops', error: str = 'error', bins: int = 5,
                     group: str | None = None) -> pd.DataFrame:
     "Each equal-width log-compute bin's lowest-error run (per `group`), sorted by compute, with a `bin` column."
@@ -79,10 +84,7 @@ def pareto_frontier(df: pd.DataFrame, compute: str = 'gflops', error: str = 'err
     df = _drop_nan(df, [compute, error]); _check_positive(df, compute, error)
     parts = []
     for _, d in (df.groupby(group, sort=True) if group else [(None, df)]):
-        x = np.log10(d[compute].to_numpy(float))
-        edges = np.linspace(x.min(), x.max(), int(bins) + 1)
-        b = np.clip(np.digitize(x, edges[1:-1], right=False), 0, int(bins) - 1)
-        d = d.assign(bin=b)
+        d = d.assign(bin=_bin_ids(d[compute], bins))
         parts.append(d.loc[d.groupby('bin')[error].idxmin()])
     return pd.concat(parts).sort_values(([group] if group else []) + [compute])
 
@@ -425,24 +427,31 @@ def _aicc(resid, k: int) -> float:
     if n - k - 1 <= 0 or sse <= 0: return np.nan
     return n * np.log(sse / n) + 2 * k + 2 * k * (k + 1) / (n - k - 1)
 
+# %% ../nbs/05_scaling.ipynb #tlaw0007
+def _frontier_slopes(C, E, bins: int) -> np.ndarray:
+    "Log-log slope of each row's frontier: errors `E` [draws, points] at compute `C` [points], lowest error per `_bin_ids` bin (NaN where a frontier error is <= 0)."
+    C, E = np.asarray(C, float), np.asarray(E, float).reshape(-1, len(C))
+    b = _bin_ids(C, bins); used = np.unique(b)
+    if len(used) < 2: return np.full(len(E), np.nan)
+    idx = np.where(b == used[:, None], E[:, None, :], np.inf).argmin(2)     # [draws, bins]: each bin's best point
+    x, e = np.log(C)[idx], np.take_along_axis(E, idx, 1)
+    with np.errstate(divide='ignore', invalid='ignore'): y = np.where(e > 0, np.log(e), np.nan)
+    xc = x - x.mean(1, keepdims=True)
+    return (xc * (y - y.mean(1, keepdims=True))).sum(1) / (xc ** 2).sum(1)
+
 # %% ../nbs/05_scaling.ipynb #tlaw0003
 def _task_law(pts, metric, compute, bins, n_boot, level, rng, accuracy):
     "One task's row of `task_laws` (raises ValueError when its frontier cannot be fitted)."
     err = (lambda v: 1 - v) if accuracy else (lambda v: v)
     pts = pts.assign(error=err(pts[metric]))
     fit = fit_power_law(pts, compute, 'error', bins, n_boot=n_boot, seed=int(rng.integers(2**31)), level=level)
-    alphas = []
-    for _ in range(int(n_boot)):
-        e = np.array([err(v[rng.integers(0, len(v), len(v))].mean()) for v in pts['values']])
-        fb = pareto_frontier(pts.assign(error=e), compute, 'error', bins)
-        if len(fb) >= 2 and (fb.error > 0).all():
-            alphas.append(_loglog_fit(np.log(fb[compute].to_numpy(float)), np.log(fb['error'].to_numpy(float)))[0])
-    null = []                                   # the frontier of noise: seed means shuffled across grid points
-    for _ in range(int(n_boot)):
-        fb = pareto_frontier(pts.assign(error=rng.permutation(pts['error'].to_numpy())), compute, 'error', bins)
-        if len(fb) >= 2: null.append(_loglog_fit(np.log(fb[compute].to_numpy(float)), np.log(fb['error'].to_numpy(float)))[0])
+    C, e, n = pts[compute].to_numpy(float), pts['error'].to_numpy(float), int(n_boot)
+    seeds = err(np.stack([_boot_means(v, n, rng) for v in pts['values']], 1))    # [n_boot, points]: resampled seed means
+    alphas = _frontier_slopes(C, seeds, bins); alphas = alphas[~np.isnan(alphas)]
+    null = _frontier_slopes(C, rng.permuted(np.tile(e, (n, 1)), axis=1), bins)  # the frontier of noise: means shuffled
+    null = null[~np.isnan(null)]
     q = (1 - level) / 2
-    lo, hi = (np.quantile(alphas, q), np.quantile(alphas, 1 - q)) if alphas else (np.nan, np.nan)
+    lo, hi = (np.quantile(alphas, q), np.quantile(alphas, 1 - q)) if len(alphas) else (np.nan, np.nan)
     fr = fit.frontier; C, E = fr[compute].to_numpy(float), fr['error'].to_numpy(float)
     aic_p = _aicc(np.log(E) - np.log(fit.predict(C)), 2)
     aic_s, sat_d = np.nan, np.nan
@@ -452,7 +461,7 @@ def _task_law(pts, metric, compute, bins, n_boot, level, rng, accuracy):
         except ValueError: pass
     better = ('too few points' if np.isnan(aic_s) or np.isnan(aic_p) else 'saturating' if aic_s < aic_p - 2
               else 'power law' if aic_p < aic_s - 2 else 'indistinguishable')
-    p_null = float(np.mean(np.asarray(null) <= fit.alpha)) if null else np.nan
+    p_null = float(np.mean(null <= fit.alpha)) if len(null) else np.nan
     excl = bool(hi < 0 and fit.alpha_ci[1] < 0)
     verdict = ('improves with compute' if excl and p_null < (1 - level) / 2 else 'worsens with compute' if lo > 0 and fit.alpha_ci[0] > 0
                else 'inconclusive')
