@@ -768,6 +768,8 @@ def collect_results(study: Study, runs: list[Run], report_dir: str | Path) -> tu
                     except ValueError: summ = {}
                     for k, v in summ.items():
                         if _scalar(v): row[f'{st.name}:{k}'] = v
+        if train and row.get('data_size') is None:   # all the data: the pairs the run had (its summary's n_data)
+            row['data_size'] = row.get(f'{train[0].name}:n_data')
         for st in with_results:
             try: df = pd.read_csv(st.out_dir / 'results.csv')
             except Exception: continue
