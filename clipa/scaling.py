@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['REDUCTION', 'need_columns', 'load_runs', 'synthetic_runs', 'pareto_frontier', 'PowerLawFit', 'fit_power_law',
            'SaturatingFit', 'fit_saturating', 'run_compute', 'prepare_runs', 'fit_groups', 'plot_fits',
-           'full_token_mask', 'reduction_label', 'model_compute', 'relative_scores', 'seed_means', 'task_laws', 'main']
+           'full_token_mask', 'reduction_label', 'model_compute', 'relative_scores', 'seed_means', 'task_laws',
+           'bottleneck_table', 'main']
 
 # %% ../nbs/05_scaling.ipynb #3538c22b
 import argparse, glob, math, os, sys, tempfile, warnings
@@ -479,6 +480,29 @@ def task_laws(runs: pd.DataFrame, metrics, keys, compute: str = 'gflops', seed: 
         pts = seed_means(runs, metric, keys, compute, seed)
         try: rows.append(_task_law(pts, metric, compute, bins, n_boot, level, rng, accuracy))
         except ValueError as e: rows.append(dict(metric=metric, n_points=len(pts), excludes_zero=False, verdict='no fit', note=str(e)))
+    return pd.DataFrame(rows)
+
+# %% ../nbs/05_scaling.ipynb #tlaw0011
+def bottleneck_table(runs: pd.DataFrame, metrics, model: str = 'model', data: str = 'data_size',
+                     samples: str = 'samples_seen', level: float = 0.95) -> pd.DataFrame:
+    "Per task and model: the gain from fewest to most samples seen at each data size, and from smallest to largest data at each samples seen (seed means, Welch interval)."
+    from scipy.stats import ttest_ind
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+    need_columns(runs, metrics + [model, data, samples], 'bottleneck_table')
+    rows = []
+    for metric in metrics:
+        for m, dm in runs[runs[metric].notna()].groupby(model, sort=False):
+            for axis, held, along in (('samples seen', data, samples), ('data size', samples, data)):
+                for h, g in dm.groupby(held):
+                    v = {k: x[metric].to_numpy(float) for k, x in g.groupby(along)}
+                    if len(v) < 2: continue
+                    a, b = v[min(v)], v[max(v)]
+                    with warnings.catch_warnings():
+                        warnings.simplefilter('ignore', RuntimeWarning)
+                        ci = ttest_ind(b, a, equal_var=False).confidence_interval(level) if min(len(a), len(b)) > 1 else (np.nan, np.nan)
+                    rows.append({'metric': metric, model: m, 'axis': axis, 'held': held, 'held_at': h, 'from': min(v),
+                                 'to': max(v), 'n_from': len(a), 'n_to': len(b), 'gain': b.mean() - a.mean(),
+                                 'gain_lo': float(ci[0]), 'gain_hi': float(ci[1])})
     return pd.DataFrame(rows)
 
 # %% ../nbs/05_scaling.ipynb #9ce29a38

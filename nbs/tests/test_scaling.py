@@ -135,7 +135,8 @@ def test_scaling_laws_notebook_known_answer(tmp_path):
     assert law.cherti_alpha == -0.11 and flat.cherti_alpha == -0.08
     assert flat.verdict == 'inconclusive' and flat.alpha_lo < 0 < flat.alpha_hi
     b = pd.read_csv(out / 'bottleneck.csv')
-    small = b[(b.metric == 'concept_acc1') & (b.axis == 'samples seen')].set_index(['model', 'held']).gain
-    assert (small.xs('data 3,000', level='held') < small.xs('data 135,000', level='held')).all()   # the data bottleneck
+    small = b[(b.metric == 'concept_acc1') & (b.axis == 'samples seen')].set_index(['model', 'held_at'])
+    assert (small.gain.xs(3000, level='held_at') < small.gain.xs(135000, level='held_at')).all()   # the data bottleneck
+    assert (small.gain_lo < small.gain).all() and (small.gain < small.gain_hi).all() and (small.n_from == 2).all()
     for f in ('compute_tasks', 'bottleneck'):
         assert (out / f'{f}.png').stat().st_size > 10_000 and len(pd.read_csv(out / f'{f}.csv')) > 0
