@@ -131,7 +131,7 @@ class Study:
     dataset: Any = None
     run_name: str | None = None
     seeds: list = field(default_factory=list)      # [] = no seed axis; [0, 1, 2] = every grid point once per seed
-    speed: dict = field(default_factory=dict)      # measured: {'samples_per_s': {model: n}, 'overhead_s': s} (time estimates)
+    speed: dict = field(default_factory=dict)      # measured: {'samples_per_s': {model: n}, 'overhead_s': s, 'reduced_efficiency': f}
 
     def stage(self, name): return next(s for s in self.stages if s.name == name)
 
@@ -262,7 +262,7 @@ def _parse_speed(speed, where) -> dict:
     "The study's measured `speed` ({} without the key): training samples/s per model at full tokens, seconds per stage."
     if speed is None: return {}
     eg = "speed: {samples_per_s: {clipa-l1: 680, clipa-l2: 340}, overhead_s: 30}"
-    if not isinstance(speed, dict) or set(speed) - {"samples_per_s", "overhead_s"} or not isinstance(speed.get("samples_per_s"), dict):
+    if not isinstance(speed, dict) or set(speed) - {"samples_per_s", "overhead_s", "reduced_efficiency"} or not isinstance(speed.get("samples_per_s"), dict):
         raise StudyError(f"{where}: speed must look like `{eg}` (measured training samples/s per model at full tokens; "
                          f"seconds each stage adds for start-up, data and evaluation), got {speed!r}")
     num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
@@ -270,7 +270,12 @@ def _parse_speed(speed, where) -> dict:
     if bad: raise StudyError(f"{where}: speed.samples_per_s must be positive numbers, got {bad}")
     oh = speed.get("overhead_s", 30)
     if not (num(oh) and oh >= 0): raise StudyError(f"{where}: speed.overhead_s must be a number of seconds >= 0, got {oh!r}")
-    return dict(samples_per_s={str(k): float(v) for k, v in speed["samples_per_s"].items()}, overhead_s=float(oh))
+    eff = speed.get("reduced_efficiency", 1.0)
+    if not (num(eff) and 0 < eff <= 1):
+        raise StudyError(f"{where}: speed.reduced_efficiency must be in (0, 1] (the share of the FLOP ratio's speed-up a "
+                         f"reduced-token run realizes; 0.8 measured here), got {eff!r}")
+    return dict(samples_per_s={str(k): float(v) for k, v in speed["samples_per_s"].items()}, overhead_s=float(oh),
+                reduced_efficiency=float(eff))
 
 def load_study(study: str | Path | dict, base: str | Path | None = None) -> Study:
     "Read and validate a study (a path, a bare name such as 'default', or a dict)."
@@ -522,7 +527,7 @@ def estimate_compute(runs: list[Run], gflops_fn: Callable | None = None) -> list
     return runs
 
 def estimate_time(study: Study, runs: list[Run], gflops_fn: Callable | None = None) -> list[Run]:
-    "Each stage's estimated seconds from the study's `speed`: samples / samples/s x (its GFLOPs per pair / the model's at full tokens) + overhead."
+    "Each stage's estimated seconds from the study's `speed`: samples / samples/s x (its GFLOPs per pair / the model's at full tokens, / `reduced_efficiency` below 1) + overhead."
     sp, fn, full = study.speed, gflops_fn or _default_gflops_fn, {}
     for run in runs:
         for st in run.stages:
@@ -535,7 +540,9 @@ def estimate_time(study: Study, runs: list[Run], gflops_fn: Callable | None = No
             if key not in full:
                 try: full[key] = float(fn(m, p.get("image_size"), 1.0, None))
                 except Exception: full[key] = None
-            if full[key]: st.est_s = st.samples / sp["samples_per_s"][m] * st.gflops_per_sample / full[key] + sp["overhead_s"]
+            if full[key]:
+                r = st.gflops_per_sample / full[key]          # fewer tokens: only `reduced_efficiency` of 1/r is realized
+                st.est_s = st.samples / sp["samples_per_s"][m] * (r / sp.get("reduced_efficiency", 1.0) if r < 1 else r) + sp["overhead_s"]
     return runs
 
 # %% ../nbs/07_study.ipynb #ea539b5c
