@@ -368,8 +368,9 @@ def model_compute(runs: pd.DataFrame, model: str = 'model', compute: str = 'gflo
     return full.groupby(model)[compute].mean().sort_values()
 
 def _boot_means(v: np.ndarray, n_boot: int, rng) -> np.ndarray:
-    "Bootstrap draws of the mean of `v` (resampling its values with replacement)."
-    return v[rng.integers(0, len(v), (n_boot, len(v)))].mean(1)
+    "Bootstrap draws of the mean of `v` (its values resampled), spread by sqrt(n/(n-1)) so their variance is s²/n."
+    m, b = v.mean(), v[rng.integers(0, len(v), (n_boot, len(v)))].mean(1)
+    return m + (b - m) * np.sqrt(len(v) / (len(v) - 1)) if len(v) > 1 else b   # plain: (n-1)/n of it, ½ at 2 seeds
 
 def relative_scores(runs: pd.DataFrame, metric: str, model: str = 'model', seed: str = 'seed',
                     compute: str = 'gflops_per_sample', reduction=REDUCTION, n_boot: int = 4000,
@@ -444,7 +445,7 @@ def _frontier_slopes(C, E, bins: int) -> np.ndarray:
 def _task_law(pts, metric, compute, bins, n_boot, level, rng, accuracy):
     "One task's row of `task_laws` (raises ValueError when its frontier cannot be fitted)."
     err = (lambda v: 1 - v) if accuracy else (lambda v: v)
-    pts = pts.assign(error=err(pts[metric]))
+    pts = _drop_nan(pts, [compute]).assign(error=lambda d: err(d[metric]))
     fit = fit_power_law(pts, compute, 'error', bins, n_boot=n_boot, seed=int(rng.integers(2**31)), level=level)
     C, e, n = pts[compute].to_numpy(float), pts['error'].to_numpy(float), int(n_boot)
     seeds = err(np.stack([_boot_means(v, n, rng) for v in pts['values']], 1))    # [n_boot, points]: resampled seed means
@@ -493,13 +494,14 @@ def bottleneck_table(runs: pd.DataFrame, metrics, model: str = 'model', data: st
     for metric in metrics:
         for m, dm in runs[runs[metric].notna()].groupby(model, sort=False):
             for axis, held, along in (('samples seen', data, samples), ('data size', samples, data)):
-                for h, g in dm.groupby(held):
+                for h, g in dm.groupby(held, dropna=False):
                     v = {k: x[metric].to_numpy(float) for k, x in g.groupby(along)}
                     if len(v) < 2: continue
                     a, b = v[min(v)], v[max(v)]
                     with warnings.catch_warnings():
                         warnings.simplefilter('ignore', RuntimeWarning)
-                        ci = ttest_ind(b, a, equal_var=False).confidence_interval(level) if min(len(a), len(b)) > 1 else (np.nan, np.nan)
+                        spread = min(len(a), len(b)) > 1 and (a.std() > 0 or b.std() > 0)   # else no interval
+                        ci = ttest_ind(b, a, equal_var=False).confidence_interval(level) if spread else (np.nan, np.nan)
                     rows.append({'metric': metric, model: m, 'axis': axis, 'held': held, 'held_at': h, 'from': min(v),
                                  'to': max(v), 'n_from': len(a), 'n_to': len(b), 'gain': b.mean() - a.mean(),
                                  'gain_lo': float(ci[0]), 'gain_hi': float(ci[1])})

@@ -261,7 +261,7 @@ def _parse_seeds(seeds, stages, defaults, grid, where) -> list:
 def _parse_speed(speed, where) -> dict:
     "The study's measured `speed` ({} without the key): training samples/s per model at full tokens, seconds per stage."
     if speed is None: return {}
-    eg = "speed: {samples_per_s: {clipa-l1: 680, clipa-l2: 340}, overhead_s: 30}"
+    eg = "speed: {samples_per_s: {clipa-l1: 680, clipa-l2: 340}, overhead_s: 30, reduced_efficiency: 0.8}"
     if not isinstance(speed, dict) or set(speed) - {"samples_per_s", "overhead_s", "reduced_efficiency"} or not isinstance(speed.get("samples_per_s"), dict):
         raise StudyError(f"{where}: speed must look like `{eg}` (measured training samples/s per model at full tokens; "
                          f"seconds each stage adds for start-up, data and evaluation), got {speed!r}")
@@ -273,7 +273,7 @@ def _parse_speed(speed, where) -> dict:
     eff = speed.get("reduced_efficiency", 1.0)
     if not (num(eff) and 0 < eff <= 1):
         raise StudyError(f"{where}: speed.reduced_efficiency must be in (0, 1] (the share of the FLOP ratio's speed-up a "
-                         f"reduced-token run realizes; 0.8 measured here), got {eff!r}")
+                         f"reduced-token run realizes; 0.78-0.87 measured in reports/benchmarks), got {eff!r}")
     return dict(samples_per_s={str(k): float(v) for k, v in speed["samples_per_s"].items()}, overhead_s=float(oh),
                 reduced_efficiency=float(eff))
 
@@ -542,7 +542,7 @@ def estimate_time(study: Study, runs: list[Run], gflops_fn: Callable | None = No
                 except Exception: full[key] = None
             if full[key]:
                 r = st.gflops_per_sample / full[key]          # fewer tokens: only `reduced_efficiency` of 1/r is realized
-                st.est_s = st.samples / sp["samples_per_s"][m] * (r / sp.get("reduced_efficiency", 1.0) if r < 1 else r) + sp["overhead_s"]
+                st.est_s = st.samples / sp["samples_per_s"][m] * (min(r / sp.get("reduced_efficiency", 1.0), 1.0) if r < 1 else r) + sp["overhead_s"]
     return runs
 
 # %% ../nbs/07_study.ipynb #ea539b5c
@@ -775,8 +775,8 @@ def collect_results(study: Study, runs: list[Run], report_dir: str | Path) -> tu
                     except ValueError: summ = {}
                     for k, v in summ.items():
                         if _scalar(v): row[f'{st.name}:{k}'] = v
-        if train and row.get('data_size') is None:   # all the data: the pairs the run had (its summary's n_data)
-            row['data_size'] = row.get(f'{train[0].name}:n_data')
+        if train and row.get(f'{train[0].name}:n_data') is not None:   # the pairs it trained on (else its max_samples)
+            row['data_size'] = row[f'{train[0].name}:n_data']
         for st in with_results:
             try: df = pd.read_csv(st.out_dir / 'results.csv')
             except Exception: continue
