@@ -1057,7 +1057,7 @@ def format_comparison(tab, verdict: str, why: str, new_dir, record_dir) -> str:
 # %% ../nbs/07_study.ipynb #23ad8785
 @cli('clipa-study')
 def main(argv: list[str] | None = None) -> int:
-    "CLI: clipa-study STUDY.yaml|NAME [--dry-run] [--reports DIR] [--only RUN ...] [--force]; exit 0, 1 (a stage failed), 2 (bad input)."
+    "CLI: clipa-study STUDY.yaml|NAME [--dry-run] [--reports DIR] [--only RUN ...] [--force]; exit 0, 1 (a stage failed), 2 (bad input), 3 (--compare: different from the record)."
     ap = Parser(prog='clipa-study', description='Run a study: its stage notebooks through papermill, '
                                  'resumably, into REPORTS/<study>/<run>/.')
     ap.add_argument('study', help="a study file (.yaml/.json) or a shipped study's name (e.g. default)")
@@ -1068,16 +1068,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument('--kernel', default='python3', help='Jupyter kernel for the stage notebooks (default: python3)')
     ap.add_argument('--log-output', action='store_true', help="stream the stage notebooks' output to the console")
     ap.add_argument('--compare', metavar='RECORD_ROOT', help='afterwards, compare the results with the record in '
-                    'RECORD_ROOT/<study>/ (e.g. reports) and print a verdict')
+                    'RECORD_ROOT/<study>/ (e.g. reports) and print a verdict; exit status 3 if it is "different"')
     ap.add_argument('--tolerance', type=float, default=0.01, help='largest change that counts as "within tolerance" (default 0.01)')
     a = ap.parse_args(argv)
     res = run_study(a.study, a.reports, dry_run=a.dry_run, only=a.only, force=a.force, kernel=a.kernel,
                     log_output=a.log_output)
+    verdict = None
     if a.compare and not a.dry_run:
         rec = Path(a.compare) / res['study']
         if not (rec / 'results.csv').is_file(): print(f"no committed record of study '{res['study']}' in {rec}: nothing to compare")
-        else: print(format_comparison(*compare_results(res['report_dir'], rec, a.tolerance), res['report_dir'], rec))
-    return 0 if res.get('dry_run') or res['ok'] else 1
+        else:
+            tab, verdict, why = compare_results(res['report_dir'], rec, a.tolerance)
+            print(format_comparison(tab, verdict, why, res['report_dir'], rec))
+    if not (res.get('dry_run') or res['ok']): return 1
+    return 3 if verdict == 'different' else 0
 
 # %% ../nbs/07_study.ipynb #b2248c0e
 if __name__ == '__main__' and '__file__' in globals(): raise SystemExit(main())
