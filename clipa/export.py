@@ -12,7 +12,7 @@ from .core import cli, Parser, atomic_write
 import torch
 import torch.nn as nn
 import open_clip
-from .model import MODEL_CONFIGS, create_model, check_checkpoint, load_checkpoint_into, _model_config, _patch_size
+from .model import MODEL_CONFIGS, create_model, check_checkpoint, load_checkpoint_into, bias_kwargs, _model_config, _patch_size
 
 CONFIG_NAME, WEIGHTS_NAME = 'open_clip_config.json', 'open_clip_model.safetensors'  # open_clip's hub file names
 
@@ -46,6 +46,7 @@ def hub_config(model: nn.Module, model_name: str, **provenance) -> dict:
     cfg = copy.deepcopy(_model_config(model_name))
     cfg['vision_cfg']['image_size'] = int(model.visual.image_size[0])
     cfg['text_cfg']['context_length'] = int(model.context_length)
+    if getattr(model, 'logit_bias', None) is not None: cfg['init_logit_bias'] = float(model.logit_bias)   # SigLIP
     pp = {k: list(v) if isinstance(v, tuple) else v for k, v in open_clip.get_model_preprocess_cfg(model).items()
           if k in PreprocessCfg.__dataclass_fields__}
     return dict(model_cfg=cfg, preprocess_cfg=pp, clipa=dict(model_name=model_name, **provenance))
@@ -82,7 +83,7 @@ def export_model(source: str | os.PathLike, out: str | os.PathLike, model_name: 
         raise ValueError(f"checkpoint {str(path)!r} does not record its model name; pass it (--model, e.g. "
                          f"{', '.join(MODEL_CONFIGS)})")
     size, ctx = _trained_geometry(ck['state_dict'], name)
-    model = create_model(name, image_size=image_size or size, context_length=context_length or ctx)
+    model = create_model(name, image_size=image_size or size, context_length=context_length or ctx, **bias_kwargs(ck['state_dict']))
     load_checkpoint_into(model, path)          # one clear error if the weights are of another model
     out = _out_folder(out)
     sd = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
@@ -114,7 +115,7 @@ def check_export(folder: str | os.PathLike, model_name: str | None = None) -> di
     if model_name is not None:
         geometry = lambda c: (c['vision_cfg'].get('image_size'), c['text_cfg'].get('context_length'))
         want, got = copy.deepcopy(_model_config(model_name)), copy.deepcopy(cfg['model_cfg'])
-        for c in (want, got): c['vision_cfg'].pop('image_size', None); c['text_cfg'].pop('context_length', None)
+        for c in (want, got): c['vision_cfg'].pop('image_size', None); c['text_cfg'].pop('context_length', None); c.pop('init_logit_bias', None)
         if want != got:
             held = (cfg.get('clipa') or {}).get('model_name') or 'another'
             raise ValueError(f"exported folder {str(p)!r} holds a {held} model, not {model_name}; pass model "

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['LADDER', 'CPU_TIERS', 'PAPER_MODELS', 'MODEL_CONFIGS', 'POS_EMBED_TYPES', 'register_models', 'create_model',
-           'model_info', 'save_checkpoint', 'check_checkpoint', 'load_checkpoint_into', 'GFlops', 'image_tokens',
-           'gflops', 'train_gflops', 'gflops_table', 'write_gflops_report']
+           'model_info', 'save_checkpoint', 'check_checkpoint', 'bias_kwargs', 'load_checkpoint_into', 'GFlops',
+           'image_tokens', 'gflops', 'train_gflops', 'gflops_table', 'write_gflops_report']
 
 # %% ../nbs/02_model.ipynb #942c9321
 import os, json, math, hashlib, logging, tempfile, contextlib
@@ -257,6 +257,11 @@ def check_checkpoint(path: str | os.PathLike, model: str | nn.Module | None = No
         raise ValueError(f"{what} {str(p)!r} {holds} ({diff[0]}; {len(diff)} difference(s) in all), not {name}; "
                          f"use the model it was trained as{f' ({other})' if other else ''} or a checkpoint of {name}")
     return ck
+
+# %% ../nbs/02_model.ipynb #biaskw02
+def bias_kwargs(sd: dict) -> dict:
+    "Keyword arguments of open_clip's `create_model` that state dict `sd` needs: its learnable `logit_bias` (SigLIP), else none."
+    return dict(init_logit_bias=float(sd['logit_bias'])) if 'logit_bias' in sd else {}
 
 # %% ../nbs/02_model.ipynb #f20bd471
 def load_checkpoint_into(model: nn.Module, path: str | os.PathLike, strict: bool = True):
