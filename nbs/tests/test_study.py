@@ -107,8 +107,9 @@ def test_shipped_study_plans():
     assert {'clipa-micro_none_k1_truncate_L32', 'clipa-tiny_grid_k0.25_truncate_L32', 'clipa-base_none_k1_syntax_L8'} <= set(test)
     ft = test['clipa-small_block_k0.5_truncate_L32'].stages[1].parameters
     assert ft['image_strategy'] == 'none' and ft['init_checkpoint'].endswith('clipa-small_block_k0.5_truncate_L32/pretrain/checkpoints/final.pt')
-    runs = plan('openclip_scaling')                  # icons: (2 x 9 + 6 + 1) grid points x 2 seeds
-    assert len(runs) == 50 and runs[0].stages[1].parameters.get('max_samples') is None   # evaluate keeps all images
+    runs = plan('openclip_scaling')                  # icons: (2 x 9 + 3 + 4 + 1) grid points x 2 seeds
+    assert len(runs) == 52 and runs[0].stages[1].parameters.get('max_samples') is None   # evaluate keeps all images
+    assert [r.name for r in runs[-2:]] == ['clipa-l3_nall_s300k_seed0', 'clipa-l3_nall_s300k_seed1']   # l3's frontier end
     pre = [r.stages[0].parameters for r in runs]
     assert [(p['max_samples'], p['samples'], p['seed']) for p in pre[:3]] == [(3000, 10000, 0), (3000, 10000, 1), (3000, 30000, 0)]
     assert {p['model'] for p in pre} == {'clipa-l1', 'clipa-l2', 'clipa-l3'} and {p['data'] for p in pre} == {'icons'}
