@@ -102,7 +102,7 @@ def retrieval_metrics(image_features: torch.Tensor, text_features: torch.Tensor,
 
 # %% ../nbs/04_evaluate.ipynb #632df5a4
 import clipa.model  # registers the clipa model configs (clipa-tiny, ...) with open_clip
-from .model import _quiet_open_clip, check_checkpoint, bias_kwargs
+from .model import _quiet_open_clip, check_checkpoint, check_fits, bias_kwargs
 
 def load_model(model_name: str, checkpoint: str | None = None, device: str = 'cpu', precision: str = 'fp32',
                image_size: int | None = None) -> tuple[torch.nn.Module, str]:
@@ -125,9 +125,9 @@ def load_model(model_name: str, checkpoint: str | None = None, device: str = 'cp
     if checkpoint is None:
         return open_clip.create_model(model_name, **kw).eval(), 'random-init'
     if Path(checkpoint).is_file():
-        sd = check_checkpoint(checkpoint)['state_dict']   # missing, empty, cut short, not torch: one clear error
-        with _quiet_open_clip(): model = open_clip.create_model(model_name, **kw, **bias_kwargs(sd))  # a SigLIP one: with its bias
-        check_checkpoint(checkpoint, model)      # another model: one clear error
+        ck = check_checkpoint(checkpoint)        # missing, empty, cut short, not torch: one clear error
+        with _quiet_open_clip(): model = open_clip.create_model(model_name, **kw, **bias_kwargs(ck['state_dict']))  # SigLIP: its bias
+        check_fits(ck, model, checkpoint)        # another model: one clear error (no second read of the file)
         try: open_clip.load_checkpoint(model, str(checkpoint), device=device)
         except Exception as e:  # checkpoints with pickled extras (configs, numpy) need weights_only=False
             if 'weights_only' not in str(e) and 'Unpickl' not in type(e).__name__: raise

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['LADDER', 'CPU_TIERS', 'PAPER_MODELS', 'MODEL_CONFIGS', 'POS_EMBED_TYPES', 'register_models', 'create_model',
-           'model_info', 'save_checkpoint', 'check_checkpoint', 'bias_kwargs', 'load_checkpoint_into', 'GFlops',
-           'image_tokens', 'gflops', 'train_gflops', 'gflops_table', 'write_gflops_report']
+           'model_info', 'save_checkpoint', 'check_checkpoint', 'check_fits', 'bias_kwargs', 'load_checkpoint_into',
+           'GFlops', 'image_tokens', 'gflops', 'train_gflops', 'gflops_table', 'write_gflops_report']
 
 # %% ../nbs/02_model.ipynb #942c9321
 import os, json, math, hashlib, logging, tempfile, contextlib
@@ -244,7 +244,11 @@ def check_checkpoint(path: str | os.PathLike, model: str | nn.Module | None = No
                          f"written by clipa-train or clipa.model.save_checkpoint")
     if next(iter(sd)).startswith('module.'): sd = {k[7:]: v for k, v in sd.items()}  # saved from DDP
     ck = dict(ck, state_dict=sd)
-    if model is None: return ck
+    return ck if model is None else check_fits(ck, model, p, what)
+
+def check_fits(ck: dict, model: str | nn.Module, path: str | os.PathLike, what: str = 'checkpoint') -> dict:
+    "Checkpoint `ck` (read by `check_checkpoint` from `path`) if its weights fit `model`, else one clear error naming the file."
+    p, sd = Path(path), ck['state_dict']
     want = (dict(_model_signature(model)) if isinstance(model, str)
             else _weights_signature(getattr(model, 'module', model).state_dict()))
     got = _weights_signature(sd)
