@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['BAD_INPUT', 'CODE_PATHS', 'one_line', 'Parser', 'cli', 'source_root', 'git_state', 'machine', 'provenance',
-           'provenance_line', 'atomic_write', 'write_json', 'write_csv', 'save_figure', 'save_torch']
+           'provenance_line', 'atomic_write', 'write_json', 'write_csv', 'palette_png', 'save_figure', 'save_torch']
 
 # %% ../nbs/00_core.ipynb #09e1696c
 import argparse, functools, os, platform, subprocess, sys, time
@@ -131,9 +131,22 @@ def write_csv(df, path) -> str:
     "A DataFrame as CSV (no index), atomically."
     return atomic_write(path, lambda t: df.to_csv(t, index=False))
 
-def save_figure(fig, path, dpi: int = 120) -> str:
-    "A matplotlib figure (format from the suffix, tight bounding box), atomically."
-    return atomic_write(path, lambda t: fig.savefig(t, dpi=dpi, bbox_inches='tight', format=Path(path).suffix[1:] or 'png'))
+def palette_png(data: bytes) -> bytes:
+    "PNG bytes re-encoded with a 256-colour palette: a third of the size for plots, the same picture to the eye."
+    import io
+    from PIL import Image
+    im = Image.open(io.BytesIO(data))
+    if im.mode == 'P': return data
+    buf = io.BytesIO(); im.convert('RGB').quantize(256, method=Image.Quantize.MEDIANCUT).save(buf, 'PNG', optimize=True)
+    return buf.getvalue() if buf.tell() < len(data) else data
+
+def save_figure(fig, path, dpi: int = 120, bbox_inches='tight') -> str:
+    "A matplotlib figure (format from the suffix), atomically; a PNG with a 256-colour palette (`palette_png`)."
+    import io
+    fmt = Path(path).suffix[1:] or 'png'
+    if fmt != 'png': return atomic_write(path, lambda t: fig.savefig(t, dpi=dpi, bbox_inches=bbox_inches, format=fmt))
+    buf = io.BytesIO(); fig.savefig(buf, dpi=dpi, bbox_inches=bbox_inches, format='png')
+    return atomic_write(path, palette_png(buf.getvalue()))
 
 def save_torch(obj, path) -> Path:
     "`torch.save(obj)` (a checkpoint), atomically."

@@ -14,7 +14,7 @@ import yaml
 from nbdev.config import get_config
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = 'index.ipynb', '0*.ipynb'           # notebooks of nbs/ that become pages (the index, then the modules)
+PAGES = 'index.ipynb', '[0-9][0-9]_*.ipynb'           # notebooks of nbs/ that become pages (the index, then the modules)
 EXTRA = {'reports/README.md': 'reports.md'}   # other pages: repository file -> page in the site
 OPTS = re.compile(r'^#\|\s*([\w-]+)\s*:\s*(.*?)\s*$')
 INCLUDE = re.compile(r'\{\{<\s*include\s+(\S+)\s*>\}\}')

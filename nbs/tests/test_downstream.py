@@ -15,8 +15,8 @@ NB = REPO / 'nbs' / 'experiments' / 'downstream.ipynb'
 def trained(tmp_path_factory):
     "A shapes build (512 train pairs, 240-image eval sets) and clipa-tiny trained on it for 32 steps."
     os.environ.setdefault('NLTK_DATA', str(REPO.parent / 'shared' / 'nltk_data'))
-    from clipa.data import build_shapes
-    from clipa.train import StageConfig, train
+    from clipa.shapes import build_shapes
+    from clipa.stage import StageConfig; from clipa.train import train
     root = tmp_path_factory.mktemp('data')
     build_shapes(root=str(root / 'shapes'), n_train=512, n_test=240, seed=0, progress=False)
     out = tmp_path_factory.mktemp('pre')

@@ -13,7 +13,7 @@ KEYS = {'dataset', 'model', 'pretrained', 'task', 'metrics'}
 @pytest.fixture(scope='module')
 def data_root(tmp_path_factory):
     "A tiny shapes build (train/test shards and the eval sets) in a temp folder."
-    from clipa.data import build_shapes
+    from clipa.shapes import build_shapes
     root = tmp_path_factory.mktemp('data')
     build_shapes(root=str(root / 'shapes'), n_train=64, n_test=48, seed=0)
     return root

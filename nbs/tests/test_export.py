@@ -1,6 +1,6 @@
 """End-to-end test of clipa.export: a model trained for a few steps, exported with the `clipa-export` console script,
 loads in plain open_clip in a process that never imports clipa, and gives clipa's embeddings, tokens and
-preprocessing; `clipa.evaluate.load_model` takes the folder too."""
+preprocessing; `clipa.zeroshot.load_model` takes the folder too."""
 import json, os, subprocess, sys, textwrap
 from pathlib import Path
 
@@ -42,7 +42,7 @@ def run(tmp_path_factory):
 def test_export_loads_in_plain_open_clip(run, tmp_path):
     from PIL import Image
     from clipa.model import create_model, load_checkpoint_into
-    from clipa.evaluate import image_preprocess, load_model, tokenizer_for
+    from clipa.zeroshot import image_preprocess, load_model, tokenizer_for
     hub = tmp_path / 'hub'
     cmd = [str(CLI)] if CLI.exists() else [sys.executable, '-m', 'clipa.export']
     r = subprocess.run(cmd + [str(run), str(hub)], capture_output=True, text=True, cwd=tmp_path, env=ENV, timeout=300)
@@ -81,7 +81,7 @@ def test_export_loads_in_plain_open_clip(run, tmp_path):
 
 def test_evaluate_cli_takes_the_folder(run, tmp_path):
     import pandas as pd
-    from clipa.data import build_shapes
+    from clipa.shapes import build_shapes
     from clipa.export import export_model
     hub = export_model(run, tmp_path / 'hub')['out']
     build_shapes(root=str(tmp_path / 'data' / 'shapes'), n_train=16, n_test=24, seed=0)

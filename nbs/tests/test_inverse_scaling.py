@@ -35,7 +35,7 @@ TOY = dict(
 
 def test_curves_study_plan():
     "The shipped learning-curves study: 4 ladder sizes, budgets per size, 2 seeds, pretrain + retrieval evaluation."
-    from clipa.study import plan, load_study
+    from clipa.plan import plan; from clipa.studyfile import load_study
     s = load_study('inverse_scaling_curves')
     runs = plan(s)
     assert s.seeds == [0, 1] and len(runs) == 2 * (2 * 3 + 2 * 2)
@@ -48,7 +48,7 @@ def test_curves_study_plan():
 
 @needs_stages
 def test_toy_inverse_scaling_study(tmp_path):
-    from clipa.study import load_study, run_study
+    from clipa.studyfile import load_study; from clipa.study import run_study
     from clipa.scaling import relative_scores
     from clipa.plots import compute_tokens_figure
     import pandas as pd

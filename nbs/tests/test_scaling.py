@@ -1,6 +1,6 @@
 """End-to-end tests of `clipa-fit` (python -m clipa.scaling) on a user-brought CSV and of the papermill
-figures notebook (nbs/experiments/figures.ipynb). Unit tests live in nbs/05_scaling.ipynb and nbs/06_plots.ipynb."""
-import os, subprocess, sys
+figures notebook (nbs/experiments/figures.ipynb). Unit tests live in nbs/16_scaling.ipynb and nbs/21_plots.ipynb."""
+import json, os, subprocess, sys
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -104,9 +104,10 @@ def test_figures_notebook_openclip_style(tmp_path):
     pd.concat([runs, prec]).to_csv(tmp_path / 'results.csv', index=False)
     for r, spikes in (('r0', []), ('p_amp', [7, 12]), ('p_amp_bf16', [])):
         d = tmp_path / r / 'pretrain'; d.mkdir(parents=True)
-        pd.DataFrame(dict(step=range(1, 21), samples_seen=[64 * i for i in range(1, 21)], loss=np.linspace(4, 1, 20),
-                          samples_per_s=100.0)).to_csv(d / 'log.csv', index=False)
-        (d / 'log.jsonl').write_text(''.join(f'{{"event": "loss_spike", "step": {s}}}\n' for s in spikes))
+        steps = [dict(step=i, samples_seen=64 * i, loss=float(l), samples_per_s=100.0)
+                 for i, l in zip(range(1, 21), np.linspace(4, 1, 20))]
+        (d / 'log.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in steps)
+                                     + ''.join(f'{{"event": "loss_spike", "step": {s}}}\n' for s in spikes))
     out = tmp_path / 'figs'
     pm.execute_notebook(str(ROOT / 'nbs/experiments/figures.ipynb'), str(tmp_path / 'figures.out.ipynb'),
                         parameters=dict(results_csv=str(tmp_path / 'results.csv'), out_dir=str(out), n_boot=50,

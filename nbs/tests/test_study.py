@@ -5,6 +5,7 @@ about 3 minutes) with its results checked against chance."""
 import json, os, subprocess, sys
 from pathlib import Path
 import pytest, yaml
+from clipa.train import log_file
 
 ROOT = Path(__file__).resolve().parents[2]
 EXP = ROOT / 'nbs' / 'experiments'
@@ -76,8 +77,8 @@ def test_stage_schema():
     """One stage schema: the training-stage notebooks declare only `preset`, `out_dir` (and `init_checkpoint`), all
     StageConfig fields; every key a shipped study gives a training stage (its own, shared defaults, grid axes) is a field."""
     from dataclasses import fields
-    from clipa.train import StageConfig, PRESETS
-    from clipa.study import load_study, _declared_params, _takes
+    from clipa.stage import StageConfig, PRESETS
+    from clipa.studyfile import load_study, _declared_params; from clipa.plan import _takes
     names = {f.name for f in fields(StageConfig)}
     for nb in ('pretrain', 'finetune'):
         src = json.loads((EXP / f'{nb}.ipynb').read_text())
@@ -86,7 +87,7 @@ def test_stage_schema():
         assert declared[0] == 'preset' and set(declared[1:]) <= names, declared      # no default but the preset's
         assert set(_declared_params(EXP / f'{nb}.ipynb')) == names | {'preset'}
     assert set(PRESETS) == {'pretrain', 'finetune'}
-    from clipa.study import plan                     # a study that passes another preset: what the stage really runs
+    from clipa.plan import plan  # a study that passes another preset: what the stage really runs
     st = plan(load_study(dict(name='p', defaults=dict(model='clipa-tiny'), stages=[dict(name='ft', notebook='pretrain',
               parameters=dict(preset='finetune', samples=64))]), base=ROOT / 'nbs' / 'studies'))[0].stages[0]
     assert (st.effective['image_strategy'], st.effective['text_strategy'], st.effective['lr']) == ('none', 'truncate', 3e-4)
@@ -101,7 +102,7 @@ def test_stage_schema():
 
 @needs_stages
 def test_shipped_study_plans():
-    from clipa.study import plan
+    from clipa.plan import plan
     test = {r.name: r for r in plan('inverse_scaling_sweep')}
     assert len(test) == 4 * (1 + 4 * 2 + 2 * 2)
     assert {'clipa-micro_none_k1_truncate_L32', 'clipa-tiny_grid_k0.25_truncate_L32', 'clipa-base_none_k1_syntax_L8'} <= set(test)
@@ -174,7 +175,7 @@ def test_run_report_notebook(tmp_path):
     import pandas as pd
     run, out = tmp_path / 'main', tmp_path / 'report'
     for s in ('pretrain', 'finetune'):
-        (run / s).mkdir(parents=True); shutil.copy(RECORD / s / 'log.csv', run / s)
+        (run / s).mkdir(parents=True); shutil.copy(log_file(RECORD / s), run / s)
     shutil.copytree(RECORD / 'evaluate' / 'results', run / 'evaluate' / 'results')
     f = next((run / 'evaluate' / 'results').glob('*shapes_count__zeroshot_classification.json'))
     rec = json.loads(f.read_text())       # a record written before clipa.evaluate kept per-class numbers gets some

@@ -5,6 +5,7 @@ import json, os, signal, subprocess, sys, time
 from pathlib import Path
 
 import pandas as pd
+from clipa.train import read_log
 import pytest
 import torch
 
@@ -19,7 +20,7 @@ os.environ.setdefault('NLTK_DATA', ENV['NLTK_DATA'])
 @pytest.fixture(scope='module')
 def shapes(tmp_path_factory):
     "256 shapes pairs at 32 px as 4 shards."
-    from clipa.data import make_shapes, write_shards
+    from clipa.shapes import make_shapes; from clipa.shards import write_shards
     d = tmp_path_factory.mktemp('shapes')
     write_shards(make_shapes(256, seed=0, image_size=32), d, samples_per_shard=64)
     return str(d)
@@ -53,7 +54,7 @@ def _weights(out):
 
 def test_sigkill_resume_is_step_exact(shapes, tmp_path):
     "A run killed with SIGKILL after it logged step k, then resumed, ends with the weights of an uninterrupted run."
-    from clipa.train import StageConfig, train
+    from clipa.stage import StageConfig; from clipa.train import train
     kw = dict(samples=16 * 14, save_every=3, image_strategy='random', image_keep=0.5, text_strategy='random')
     killed = tmp_path / 'killed'
     p = subprocess.Popen([sys.executable, '-m', 'clipa.train'] + _args(shapes, killed, debug_step_delay=0.25, **kw),
@@ -82,7 +83,7 @@ def test_sigkill_resume_is_step_exact(shapes, tmp_path):
     assert a.keys() == b.keys()
     diff = {k: (a[k].float() - b[k].float()).abs().max().item() for k in b if not torch.equal(a[k], b[k])}
     assert not diff, diff
-    la, lb = pd.read_csv(killed / 'log.csv'), pd.read_csv(tmp_path / 'ref' / 'log.csv')
+    la, lb = read_log(killed), read_log(tmp_path / 'ref')
     assert la.step.tolist() == list(range(1, 15)) and la.loss.tolist() == lb.loss.tolist()
 
 
@@ -94,14 +95,14 @@ def test_torchrun_two_ranks_matches_one(shapes, tmp_path):
     _run(_args(shapes, tmp_path / 'two', **kw), tmp_path, torchrun=2)
     s1, s2 = (json.loads((tmp_path / d / 'summary.json').read_text()) for d in ('one', 'two'))
     assert (s1['world_size'], s2['world_size'], s2['samples_seen']) == (1, 2, s1['samples_seen'])
-    l1, l2 = pd.read_csv(tmp_path / 'one' / 'log.csv'), pd.read_csv(tmp_path / 'two' / 'log.csv')
+    l1, l2 = read_log(tmp_path / 'one'), read_log(tmp_path / 'two')
     assert len(l1) == len(l2) == 6
     assert (l1.loss - l2.loss).abs().max() < 1e-3 * l1.loss.abs().max(), (l1.loss.tolist(), l2.loss.tolist())
     assert (l1.grad_norm - l2.grad_norm).abs().max() < 1e-3 * l1.grad_norm.max()
     a, b = _weights(tmp_path / 'one'), _weights(tmp_path / 'two')
     assert max((a[k] - b[k]).abs().max().item() for k in a) < 1e-4
     _run(_args(shapes, tmp_path / 'two_accum', accum_freq=2, **kw), tmp_path, torchrun=2)   # DDP + accumulation
-    l3 = pd.read_csv(tmp_path / 'two_accum' / 'log.csv')
+    l3 = read_log(tmp_path / 'two_accum')
     assert (l1.loss - l3.loss).abs().max() < 1e-3 * l1.loss.abs().max(), (l1.loss.tolist(), l3.loss.tolist())
     c = _weights(tmp_path / 'two_accum')
     assert max((a[k] - c[k]).abs().max().item() for k in a) < 1e-4
@@ -109,7 +110,7 @@ def test_torchrun_two_ranks_matches_one(shapes, tmp_path):
 
 def test_stream_mode_and_cli_errors(shapes, tmp_path):
     "The webdataset path trains; a bad flag value fails before compute (nothing written)."
-    from clipa.train import StageConfig, train
+    from clipa.stage import StageConfig; from clipa.train import train
     s = train(StageConfig(model='clipa-tiny', data=shapes, data_mode='stream', image_size=32, text_length=16, batch_size=16,
                           samples=48, threads=1, progress=False, out_dir=str(tmp_path / 'stream')))
     assert s['data_mode'] == 'stream' and s['steps'] == 3 and s['final_loss'] > 0
@@ -120,7 +121,7 @@ def test_stream_mode_and_cli_errors(shapes, tmp_path):
 
 def test_pretrain_resize_then_finetune(shapes, tmp_path):
     "Pre-train at 32 px (resize strategy, keep 1/4) and 8 syntax tokens; fine-tune at 64 px / 32 tokens from it."
-    from clipa.train import StageConfig, train
+    from clipa.stage import StageConfig; from clipa.train import train
     common = dict(model='clipa-tiny', data=shapes, max_samples=64, batch_size=16, threads=1, progress=False)
     pre = train(StageConfig(**common, image_size=64, image_strategy='resize', image_keep=0.25, text_strategy='syntax',
                             text_length=8, samples=48, out_dir=str(tmp_path / 'pre')))
@@ -146,7 +147,7 @@ def test_stage_notebooks(shapes, tmp_path):
                         parameters=dict(tiny, samples=32, warmup=16, init_checkpoint=str(ck), out_dir=str(tmp_path / 'ft')))
     s = json.loads((tmp_path / 'ft' / 'summary.json').read_text())
     assert s['steps'] == 2 and s['text_tokens'] == 32 and s['image_tokens'] == 64
-    assert len(pd.read_csv(tmp_path / 'ft' / 'log.csv')) == 2 and (tmp_path / 'ft' / 'loss.png').exists()
+    assert len(read_log(tmp_path / 'ft')) == 2 and (tmp_path / 'ft' / 'loss.png').exists()
     nb = json.loads((tmp_path / 'finetune.out.ipynb').read_text())
     last = [c for c in nb['cells'] if c['cell_type'] == 'code'][-1]
     assert any('text/html' in o.get('data', {}) for o in last['outputs'])    # ends with the results table

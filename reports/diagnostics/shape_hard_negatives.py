@@ -14,7 +14,7 @@ process), so a quarter of each row's negatives can only be told apart by shape. 
     cos_shape      mean text-embedding cosine of captions differing only in the shape word (see shape_contrastive.py)
 
 Library code is not changed: the group order and the data live in this process. Used in reports/README.md
-("Shape at this scale", session 4).
+("Shape at this scale", hard negatives).
 
     python reports/diagnostics/shape_hard_negatives.py --samples 60000 --batch-size 32 --lr 1e-3 --stem conv --pool tok \
         --image-strategy none --text-strategy truncate --text-length 32 --out /tmp/hn
