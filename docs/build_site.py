@@ -15,7 +15,8 @@ from nbdev.config import get_config
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = 'index.ipynb', '[0-9][0-9]_*.ipynb'           # notebooks of nbs/ that become pages (the index, then the modules)
-EXTRA = {'reports/README.md': 'reports.md'}   # other pages: repository file -> page in the site
+EXTRA = {'reports/README.md': 'reports.md', 'CONTRIBUTING.md': 'contributing.md',
+         'docs/coming_from_open_clip.md': 'coming_from_open_clip.md', 'docs/gpu_cost.md': 'gpu_cost.md'}   # other pages: repository file -> page in the site
 OPTS = re.compile(r'^#\|\s*([\w-]+)\s*:\s*(.*?)\s*$')
 INCLUDE = re.compile(r'\{\{<\s*include\s+(\S+)\s*>\}\}')
 MD_LINK = re.compile(r'(!?)\[([^\]]*)\]\(([^)\s]+)\)(\{[^}]*\})?')

@@ -1,5 +1,5 @@
 """End-to-end tests of `clipa-fit` (python -m clipa.scaling) on a user-brought CSV and of the papermill
-figures notebook (nbs/experiments/figures.ipynb). Unit tests live in nbs/16_scaling.ipynb and nbs/21_plots.ipynb."""
+figures notebook (nbs/experiments/figures.ipynb). Unit tests live in nbs/18_scaling.ipynb and nbs/24_plots.ipynb."""
 import json, os, subprocess, sys
 from pathlib import Path
 import numpy as np
