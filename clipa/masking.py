@@ -214,11 +214,14 @@ class TextReducer:
         if strategy == 'syntax' and need_tagger: get_tagger()   # fail at construction, not inside a data loader
         self.words = functools.lru_cache(maxsize=cache_size)(self._words)
         self.rows = functools.lru_cache(maxsize=cache_size)(self._row)
+        self.bpe = functools.lru_cache(maxsize=2 ** 16)(self._bpe)   # words repeat even where captions do not
+
+    def _bpe(self, word: str) -> tuple: return tuple(self.tokenizer.encode(word))
 
     def __repr__(self): return f"TextReducer({self.strategy!r}, context_length={self.context_length}, seed={self.seed})"
 
     def __getstate__(self):  # picklable for spawned data-loader workers: the cache and tokenizer are rebuilt there
-        st = {k: v for k, v in self.__dict__.items() if k not in ('words', 'rows', 'tokenizer', 'generator')}
+        st = {k: v for k, v in self.__dict__.items() if k not in ('words', 'rows', 'bpe', 'tokenizer', 'generator')}
         return dict(st, generator_state=self.generator.get_state(), cache_size=self.words.cache_info().maxsize)
 
     def __setstate__(self, st):
@@ -228,6 +231,7 @@ class TextReducer:
         self.generator = torch.Generator(); self.generator.set_state(gs)
         self.words = functools.lru_cache(maxsize=cache_size)(self._words)
         self.rows = functools.lru_cache(maxsize=cache_size)(self._row)
+        self.bpe = functools.lru_cache(maxsize=2 ** 16)(self._bpe)
 
     def _words(self, caption: str) -> tuple:
         "Per word of `caption`: (BPE ids, syntax rank); its stored tags (a TaggedCaption), else tagged in context; cached."
@@ -235,7 +239,7 @@ class TextReducer:
         if tags is None:
             words = get_word_tokenizer().tokenize(caption)
             tags = get_tagger().tag(words) if words else []
-        return tuple((tuple(self.tokenizer.encode(w)), syntax_rank(t)) for w, t in tags)
+        return tuple((self.bpe(w), syntax_rank(t)) for w, t in tags)
 
     def select(self, caption: str) -> list[int]:
         "The kept content BPE ids of one caption (at most context_length - 2)."

@@ -78,7 +78,7 @@ def cores_per_gpu(rows: pd.DataFrame) -> pd.DataFrame:
     "Cores per A100 to feed CLIPA's pre-training of B/16 (112 px, 16 tokens) and L/16 (64 px, 8 or 16 tokens)."
     from clipa.gpu_cost import CLIPA_TIMINGS, timings_table, gpu_peak
     from clipa.model import train_gflops
-    tab = timings_table(lambda m, s, k, t: train_gflops(m, s, k, t))
+    tab = timings_table(lambda m, s, k, t: train_gflops(m, image_size=s, image_keep=k, text_len=t).total)
     out = []
     for t in tab:
         pre = t['stages'][0]
@@ -119,6 +119,7 @@ def main(argv=None):
             pps = stream_pps(str(spec), size, text, a.n, draft)
             rows.append(dict(config=name, image_size=size, draft=draft, text=text, cores=1, pairs_per_s=pps))
             print(f'{name}: {pps:.0f} pairs/s on one core', flush=True)
+            pd.DataFrame(rows).to_csv(Path(a.out) / 'loader_benchmark.csv', index=False)   # kept if a later step fails
         diffs = {s: draft_difference(str(tagged), s) for s in (112, 64)}
         all_cores = stream_pps(str(tagged), 64, 'syntax:8', 4 * a.n, True, workers=2)
         consume = trainer_consumption(Path(t))
