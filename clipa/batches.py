@@ -7,7 +7,7 @@ __all__ = ['epoch_permutation', 'batch_indices', 'MemorySet', 'synthetic_image_t
            'setup_distributed', 'load_stage_data', 'epoch_order', 'MemoryBatches', 'StreamBatches']
 
 # %% ../nbs/13_batches.ipynb #7bb85851
-import argparse, collections, contextlib, csv, json, math, numbers, os, random, statistics, sys, time
+import argparse, collections, contextlib, csv, json, math, numbers, os, random, shutil, statistics, sys, time
 from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Union
@@ -72,10 +72,30 @@ def default_data_root() -> Path:
     repo = Path(clipa.__file__).resolve().parent.parent
     return repo / 'data' if (repo / 'settings.ini').exists() else Path('data')
 
+def _fresh_shapes(cfg: StageConfig, root: Path, rank: int, world: int) -> str:
+    """The big2x shapes world with fresh pairs: its evaluation sets once (2,000 a set, seed 0), and for this stage a
+    training set of as many unique pairs as it sees (data seed 1000 + seed, so that seeds differ and none is an eval seed)."""
+    from clipa.shapes import _shapes_encoded, build_shapes
+    from clipa.shards import write_shards
+    d = root / 'shapes-big2x'
+    n = cfg.samples or cfg.max_samples
+    if not n: raise ValueError("data 'shapes-big2x' makes one fresh pair per sample seen: give samples (or max_samples)")
+    n = int(n); train = d / f'train-n{n}-s{1000 + cfg.seed}'
+    if rank == 0:
+        build_shapes(root=str(d), n_train=2000, n_test=2000, world='big2x', progress=cfg.progress)
+        if not (train / 'done.json').exists():
+            shutil.rmtree(train, ignore_errors=True)
+            write_shards(_shapes_encoded(n, 1000 + cfg.seed, 64, 'train', workers=min(os.cpu_count() or 1, 8), world='big2x'),
+                         train, samples_per_shard=2000)
+            atomic_write(train / 'done.json', json.dumps(dict(n=n, seed=1000 + cfg.seed, world='big2x')))
+    if world > 1: dist.barrier()
+    return str(train)
+
 def _data_spec(cfg: StageConfig, rank: int, world: int):
     "Resolve cfg.data to a shard spec (building a built-in set with its defaults on rank 0 when it is missing)."
-    if not (isinstance(cfg.data, str) and cfg.data in ('shapes', 'emoji', 'icons')): return cfg.data
+    if not (isinstance(cfg.data, str) and cfg.data in ('shapes', 'shapes-big2x', 'emoji', 'icons')): return cfg.data
     root = Path(cfg.data_root) if cfg.data_root else default_data_root()
+    if cfg.data == 'shapes-big2x': return _fresh_shapes(cfg, root, rank, world)
     d = root / cfg.data
     if rank == 0 and not ((d / 'manifest.json').exists() and any((d / 'train').glob('*.tar'))):   # an existing build is used as is
         from clipa.shapes import build_shapes; from clipa.emoji import build_emoji

@@ -35,6 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     s.add_argument('--n-test', type=int, default=1000); s.add_argument('--image-size', type=int, default=64)
     s.add_argument('--seed', type=int, default=0); s.add_argument('--samples-per-shard', type=int, default=1000)
     s.add_argument('--workers', type=int, default=None, help='generator processes (default: CPU count, at most 8)')
+    s.add_argument('--world', default='classic', help="the scenes' world: classic, or big2x (big objects, 2 x 2 grid, 12 colours; clipa.shapes.WORLDS)")
     e = bs.add_parser('emoji', help='emoji in four vendor styles (needs npm)')
     e.add_argument('--root', default='data/emoji'); e.add_argument('--holdout', default='twitter', choices=EMOJI_VENDORS)
     e.add_argument('--cache', default='data/cache/npm'); e.add_argument('--seed', type=int, default=0)
@@ -69,7 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ds = load_image_text(a.spec); print(json.dumps(dict(n=len(ds), image_shape=list(ds.images.shape[1:]), stats=ds.stats)))
         return 0
     if a.dataset == 'shapes':
-        m = build_shapes(a.root, a.n_train, a.n_test, a.image_size, a.seed, a.samples_per_shard, a.force, not a.quiet, a.workers)
+        m = build_shapes(a.root, a.n_train, a.n_test, a.image_size, a.seed, a.samples_per_shard, a.force, not a.quiet, a.workers,
+                         world=a.world)
     elif a.dataset == 'emoji': m = build_emoji(a.root, a.holdout, a.cache, a.seed, a.samples_per_shard, a.force, not a.quiet)
     else:
         from clipa.icons import build_icons

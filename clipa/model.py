@@ -33,7 +33,7 @@ def _cfg(embed_dim: int, v_width: int, v_layers: int, v_head_width: int, patch: 
 
 # the inverse-scaling ladder (issue 18): both towers grow together (width, depth, 32-dim heads), ~2.3-3.2x the
 # training GFLOPs per pair of the size below; 64 px, patch 8, 32 text tokens; 'l' for ladder
-LADDER = ('clipa-l1', 'clipa-l2', 'clipa-l3', 'clipa-l4')
+LADDER = ('clipa-l0', 'clipa-l1', 'clipa-l2', 'clipa-l3', 'clipa-l4')
 CPU_TIERS = ('clipa-micro', 'clipa-tiny', 'clipa-small', 'clipa-base') + LADDER
 PAPER_MODELS = ('CLIPA-S-16', 'CLIPA-B-16', 'CLIPA-L-16', 'CLIPA-H-14')
 MODEL_CONFIGS = {
@@ -42,7 +42,8 @@ MODEL_CONFIGS = {
     'clipa-tiny':  _cfg(64,    96,  4, 32,  8,  64,  32, 3,  2, 32),
     'clipa-small': _cfg(128,  192,  6, 32,  8,  64, 128, 4,  4, 32),
     'clipa-base':  _cfg(256,  384,  8, 64,  8,  64, 256, 6,  4, 32),
-    'clipa-l1':    _cfg(64,    64,  2, 32,  8,  64,  64, 2,  2, 32),   # 0.069 train GFLOPs/pair at full tokens
+    'clipa-l0':    _cfg(32,    32,  1, 32,  8,  64,  32, 1,  1, 32),   # 0.0108 train GFLOPs/pair at full tokens (size pilot)
+    'clipa-l1':    _cfg(64,    64,  2, 32,  8,  64,  64, 2,  2, 32),   # 0.069 (6.4x)
     'clipa-l2':    _cfg(96,    96,  3, 32,  8,  64,  96, 3,  3, 32),   # 0.216 (3.2x)
     'clipa-l3':    _cfg(128,  128,  4, 32,  8,  64, 128, 4,  4, 32),   # 0.496 (2.3x)
     'clipa-l4':    _cfg(160,  160,  6, 32,  8,  64, 160, 6,  5, 32),   # 1.141 (2.3x)

@@ -20,8 +20,9 @@ from .shards import check_int, remove_files, progress_bar, encode_image, write_s
 
 # %% auto #0
 __all__ = ['SHAPES', 'SHAPE_PLURALS', 'COLOURS', 'SIZES', 'REGIONS', 'REGION_PHRASES', 'BACKGROUNDS', 'TEXTURES', 'NUMBERS',
-           'SHAPES_SPLITS', 'MIN_IMAGE_SIZE', 'SHAPES_TEMPLATES', 'SHAPES_CLASSNAMES', 'plural', 'shapes_caption',
-           'draw_shape', 'render_scene', 'sample_scene', 'image_hash', 'iter_shapes', 'make_shapes', 'bpe_lengths',
+           'SHAPES_SPLITS', 'MIN_IMAGE_SIZE', 'EXTRA_COLOURS', 'CORNERS', 'WORLDS', 'ALL_COLOURS', 'SHAPES_TEMPLATES',
+           'SHAPES_CLASSNAMES', 'ShapesWorld', 'get_world', 'plural', 'shapes_caption', 'draw_shape', 'render_scene',
+           'sample_scene', 'image_hash', 'iter_shapes', 'make_shapes', 'bpe_lengths', 'shapes_classnames',
            'build_shapes']
 
 # %% ../nbs/03_shapes.ipynb #cf641698
@@ -41,6 +42,37 @@ NUMBERS = ('one', 'two', 'three')
 SHAPES_SPLITS = ('train', 'test', 'shape', 'colour', 'count', 'retrieval')
 MIN_IMAGE_SIZE = 24
 
+EXTRA_COLOURS = {'brown': (140, 85, 40), 'lime': (150, 210, 40), 'teal': (20, 130, 130), 'magenta': (200, 30, 140)}
+CORNERS = ('top left', 'top right', 'bottom left', 'bottom right')   # the regions of a 2 x 2 grid
+
+@dataclass(frozen=True)
+class ShapesWorld:
+    "What a scene can hold: object sizes {name: radius as a fraction of the side}, colours, a g x g grid, and whether backgrounds and textures vary."
+    name: str = 'classic'
+    sizes: tuple = tuple(SIZES.items())
+    colours: tuple = tuple(COLOURS)
+    grid: int = 3
+    backgrounds: bool = True
+    textures: bool = True
+    @property
+    def size_of(self) -> dict: return dict(self.sizes)
+    @property
+    def regions(self) -> tuple: return REGIONS if self.grid == 3 else CORNERS
+
+WORLDS = {
+    'classic': ShapesWorld(),
+    # where model size matters (the size pilot, reports/diagnostics/size_pilot): objects 2.5x the small classic size
+    # in a 2 x 2 grid, one size, 12 colours (4 near the classic hues), no background or texture to read past
+    'big2x': ShapesWorld('big2x', sizes=(('large', 0.21),), colours=tuple(COLOURS) + tuple(EXTRA_COLOURS), grid=2,
+                         backgrounds=False, textures=False)}
+ALL_COLOURS = {**COLOURS, **EXTRA_COLOURS}
+
+def get_world(world) -> ShapesWorld:
+    "A ShapesWorld from itself or its name; one clear error for another name."
+    if isinstance(world, ShapesWorld): return world
+    if world not in WORLDS: raise ValueError(f"shapes world {world!r} is not one of: {', '.join(WORLDS)}")
+    return WORLDS[world]
+
 def plural(shape: str) -> str:
     "Plural of a shape name ('cross' -> 'crosses', 'star' -> 'stars')."
     return SHAPE_PLURALS.get(shape, shape + 's')
@@ -51,19 +83,22 @@ def _group_objects(objects: list[dict]) -> list[tuple[tuple, list[str]]]:
     for o in objects: groups.setdefault((o['size'], o['colour'], o['shape']), []).append(o['region'])
     return list(groups.items())
 
-def _describe_group(attrs: tuple, regions: list[str]) -> str:
+def _describe_group(attrs: tuple, regions: list[str], sized: bool = True) -> str:
     size, colour, shape = attrs
     n = len(regions)
-    noun = f"{'a' if n == 1 else NUMBERS[n - 1]} {size} {colour} {shape if n == 1 else plural(shape)}"
+    noun = f"{'a' if n == 1 else NUMBERS[n - 1]} {size + ' ' if sized else ''}{colour} {shape if n == 1 else plural(shape)}"
     where = REGION_PHRASES[regions[0]] + ''.join(f" and the {r}" for r in regions[1:])
     return f"{noun} {where}"
 
 def _join(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ', '.join(parts[:-1]) + ' and ' + parts[-1]
 
-def shapes_caption(labels: dict, paraphrase: bool = False) -> str:
+def shapes_caption(labels: dict, paraphrase: bool = False, world='classic') -> str:
     "Compositional caption of a shapes scene from its labels (`paraphrase=True`: reversed order, other frame)."
-    groups = [_describe_group(a, r) for a, r in _group_objects(labels['objects'])]
+    w = get_world(world)
+    groups = [_describe_group(a, r, len(w.sizes) > 1) for a, r in _group_objects(labels['objects'])]
+    if not (w.backgrounds or w.textures):                     # nothing to say about the background
+        return f"a picture with {_join(groups[::-1])}" if paraphrase else _join(groups)
     bg = f"{TEXTURES[labels['texture']]}{labels['background']} background"
     if paraphrase: return f"a {bg} with {_join(groups[::-1])}"
     return f"{_join(groups)} on a {bg}"
@@ -90,7 +125,7 @@ def draw_shape(draw: ImageDraw.ImageDraw, shape: str, cx: float, cy: float, r: f
     else: draw.polygon(_polygon(shape, cx, cy, r), fill=fill)
 
 # %% ../nbs/03_shapes.ipynb #af60e1d6
-def render_scene(labels: dict, image_size: int, rng: np.random.Generator) -> Image.Image:
+def render_scene(labels: dict, image_size: int, rng: np.random.Generator, world='classic') -> Image.Image:
     "Render a scene described by `labels` (objects with positions x, y in [0,1]) as an RGB image."
     S = image_size; ss = 4 if S <= 256 else 2
     bg = np.array(BACKGROUNDS[labels['background']], np.float32) + rng.uniform(-8, 8, 3).astype(np.float32)
@@ -106,32 +141,34 @@ def render_scene(labels: dict, image_size: int, rng: np.random.Generator) -> Ima
     layer = Image.new('RGB', (S * ss, S * ss)); mask = Image.new('L', (S * ss, S * ss))
     dl, dm = ImageDraw.Draw(layer), ImageDraw.Draw(mask)
     for o in labels['objects']:
-        cx, cy, r = o['x'] * S * ss, o['y'] * S * ss, SIZES[o['size']] * S * ss
-        draw_shape(dl, o['shape'], cx, cy, r, COLOURS[o['colour']]); draw_shape(dm, o['shape'], cx, cy, r, 255)
+        cx, cy, r = o['x'] * S * ss, o['y'] * S * ss, get_world(world).size_of[o['size']] * S * ss
+        draw_shape(dl, o['shape'], cx, cy, r, ALL_COLOURS[o['colour']]); draw_shape(dm, o['shape'], cx, cy, r, 255)
     layer = np.asarray(layer.reduce(ss), np.float32); a = np.asarray(mask.reduce(ss), np.float32)[..., None] / 255
     out = img * (1 - a) + layer            # `layer` is already premultiplied by coverage (black elsewhere)
     return Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8), 'RGB')
 
-def sample_scene(rng: np.random.Generator, split: str = 'train') -> dict:
-    "Draw the labels of one shapes scene (objects, background, texture) for `split`."
+def sample_scene(rng: np.random.Generator, split: str = 'train', world='classic') -> dict:
+    "Draw the labels of one shapes scene (objects, background, texture) for `split` in `world`."
+    w = get_world(world); colours, sizes, g = list(w.colours), w.size_of, w.grid
     count = int(rng.integers(1, 4)) if split == 'count' else int(rng.choice([1, 2, 3], p=[0.35, 0.35, 0.3]))
     fixed_shape = SHAPES[rng.integers(len(SHAPES))] if split == 'shape' else None
-    fixed_colour = list(COLOURS)[rng.integers(len(COLOURS))] if split == 'colour' else None
-    cells = rng.permutation(9)[:count]
+    fixed_colour = colours[rng.integers(len(colours))] if split == 'colour' else None
+    cells = rng.permutation(g * g)[:count]
     objects = []
     for i, cell in enumerate(cells):
         if i > 0 and rng.random() < 0.45: o = {k: objects[0][k] for k in ('shape', 'colour', 'size')}   # a repeat
-        else: o = dict(shape=SHAPES[rng.integers(len(SHAPES))], colour=list(COLOURS)[rng.integers(len(COLOURS))],
-                       size=list(SIZES)[rng.integers(len(SIZES))])
+        else: o = dict(shape=SHAPES[rng.integers(len(SHAPES))], colour=colours[rng.integers(len(colours))],
+                       size=list(sizes)[rng.integers(len(sizes))])
         if fixed_shape: o['shape'] = fixed_shape
         if fixed_colour: o['colour'] = fixed_colour
-        row, col = divmod(int(cell), 3); slack = max(0.0, 1 / 6 - SIZES[o['size']] - 0.005)
-        o.update(region=REGIONS[cell], x=round(float((col + 0.5) / 3 + rng.uniform(-slack, slack)), 4),
-                 y=round(float((row + 0.5) / 3 + rng.uniform(-slack, slack)), 4))
+        row, col = divmod(int(cell), g); slack = max(0.0, 1 / (2 * g) - sizes[o['size']] - 0.005)
+        o.update(region=w.regions[cell], x=round(float((col + 0.5) / g + rng.uniform(-slack, slack)), 4),
+                 y=round(float((row + 0.5) / g + rng.uniform(-slack, slack)), 4))
         objects.append(o)
     common = lambda k: objects[0][k] if all(o[k] == objects[0][k] for o in objects) else None
     return dict(shape=common('shape'), colour=common('colour'), size=common('size'), count=count, objects=objects,
-                background=list(BACKGROUNDS)[rng.integers(len(BACKGROUNDS))], texture=list(TEXTURES)[rng.integers(len(TEXTURES))])
+                background=list(BACKGROUNDS)[rng.integers(len(BACKGROUNDS))] if w.backgrounds else 'light grey',
+                texture=list(TEXTURES)[rng.integers(len(TEXTURES))] if w.textures else 'plain')
 
 # %% ../nbs/03_shapes.ipynb #7adc8f60
 def image_hash(image: Image.Image) -> str:
@@ -145,22 +182,24 @@ def _check_shapes_args(n, seed, image_size, split):
     if split not in SHAPES_SPLITS: raise ValueError(f"split {split!r} is not one of: {', '.join(SHAPES_SPLITS)}")
 
 def iter_shapes(n: int, seed: int = 0, image_size: int = 64, split: str = 'train', exclude: set | None = None,
-                start: int = 0) -> Iterator[dict]:
+                start: int = 0, world='classic') -> Iterator[dict]:
     "Generate shapes samples lazily (see `make_shapes`); `start` is the first index."
-    _check_shapes_args(n, seed, image_size, split)
+    _check_shapes_args(n, seed, image_size, split); world = get_world(world)
     sid = SHAPES_SPLITS.index(split)
     for i in range(start, start + n):
         rng = np.random.default_rng([seed, sid, i])
         while True:
-            labels = sample_scene(rng, split); image = render_scene(labels, image_size, rng)
+            labels = sample_scene(rng, split, world); image = render_scene(labels, image_size, rng, world)
             h = image_hash(image)
             if not exclude or h not in exclude: break
-        yield dict(key=f'{split}_{i:07d}', image=image, caption=shapes_caption(labels),
-                   captions=[shapes_caption(labels), shapes_caption(labels, paraphrase=True)], labels=labels, hash=h)
+        cap = shapes_caption(labels, world=world)
+        yield dict(key=f'{split}_{i:07d}', image=image, caption=cap,
+                   captions=[cap, shapes_caption(labels, paraphrase=True, world=world)], labels=labels, hash=h)
 
-def make_shapes(n: int, seed: int = 0, image_size: int = 64, split: str = 'train', exclude: set | None = None) -> list[dict]:
+def make_shapes(n: int, seed: int = 0, image_size: int = 64, split: str = 'train', exclude: set | None = None,
+                world='classic') -> list[dict]:
     "`n` shapes samples {key, image (PIL RGB), caption, captions, labels, hash}; deterministic in (seed, split, index)."
-    return list(iter_shapes(n, seed, image_size, split, exclude))
+    return list(iter_shapes(n, seed, image_size, split, exclude, world=world))
 
 # %% ../nbs/03_shapes.ipynb #e1213f3f
 def bpe_lengths(captions: Sequence[str]) -> list[int]:
@@ -178,20 +217,24 @@ SHAPES_TEMPLATES = {
 
 SHAPES_CLASSNAMES = {'shape': list(SHAPES), 'colour': list(COLOURS), 'count': list(NUMBERS)}
 
-def _shapes_label(task: str, labels: dict) -> int:
-    return {'shape': lambda: SHAPES.index(labels['shape']), 'colour': lambda: list(COLOURS).index(labels['colour']),
+def shapes_classnames(world='classic') -> dict:
+    "Class names of the three zero-shot tasks in `world`."
+    return {'shape': list(SHAPES), 'colour': list(get_world(world).colours), 'count': list(NUMBERS)}
+
+def _shapes_label(task: str, labels: dict, world='classic') -> int:
+    return {'shape': lambda: SHAPES.index(labels['shape']), 'colour': lambda: list(get_world(world).colours).index(labels['colour']),
             'count': lambda: labels['count'] - 1}[task]()
 
 def _encoded_shape(args) -> dict:
-    i, seed, image_size, split = args
-    s = next(iter_shapes(1, seed, image_size, split, start=i)); s['image'] = encode_image(s['image']); return s
+    i, seed, image_size, split, world = args
+    s = next(iter_shapes(1, seed, image_size, split, start=i, world=world)); s['image'] = encode_image(s['image']); return s
 
-def _shapes_encoded(n, seed, image_size, split, exclude=None, workers=1) -> Iterator[dict]:
+def _shapes_encoded(n, seed, image_size, split, exclude=None, workers=1, world='classic') -> Iterator[dict]:
     "Samples of `iter_shapes` with PNG-encoded images, generated by `workers` processes (same bytes as one)."
-    args = [(i, seed, image_size, split) for i in range(n)]
+    args = [(i, seed, image_size, split, world) for i in range(n)]
     def fix(s, i):   # a (practically impossible) collision with `exclude` is redrawn exactly as `iter_shapes` would
         if exclude and s['hash'] in exclude:
-            s = next(iter_shapes(1, seed, image_size, split, exclude=exclude, start=i)); s['image'] = encode_image(s['image'])
+            s = next(iter_shapes(1, seed, image_size, split, exclude=exclude, start=i, world=world)); s['image'] = encode_image(s['image'])
         return s
     if workers <= 1 or n < 256:
         for i, a in enumerate(args): yield fix(_encoded_shape(a), i)
@@ -201,11 +244,12 @@ def _shapes_encoded(n, seed, image_size, split, exclude=None, workers=1) -> Iter
         for i, s in enumerate(pool.imap(_encoded_shape, args, chunksize=64)): yield fix(s, i)
 
 def build_shapes(root='data/shapes', n_train: int = 20000, n_test: int = 1000, image_size: int = 64, seed: int = 0,
-                 samples_per_shard: int = 1000, force: bool = False, progress: bool = True, workers: int | None = None) -> dict:
-    "Build (or find, when the manifest matches) the shapes train/test shards and eval sets under `root`."
-    check_int('n_train', n_train); check_int('n_test', n_test); _check_shapes_args(n_train, seed, image_size, 'train'); check_int('samples_per_shard', samples_per_shard)
+                 samples_per_shard: int = 1000, force: bool = False, progress: bool = True, workers: int | None = None,
+                 world='classic') -> dict:
+    "Build (or find, when the manifest matches) the shapes train/test shards and eval sets of `world` under `root`."
+    w = get_world(world); check_int('n_train', n_train); check_int('n_test', n_test); _check_shapes_args(n_train, seed, image_size, 'train'); check_int('samples_per_shard', samples_per_shard)
     root = Path(root); params = dict(dataset='shapes', version=1, n_train=n_train, n_test=n_test, image_size=image_size,
-                                     seed=seed, samples_per_shard=samples_per_shard)
+                                     seed=seed, samples_per_shard=samples_per_shard, **({} if w.name == 'classic' else dict(world=w.name)))
     mpath = root / 'manifest.json'
     if mpath.exists() and not force:
         m = json.loads(mpath.read_text())
@@ -217,15 +261,15 @@ def build_shapes(root='data/shapes', n_train: int = 20000, n_test: int = 1000, i
     def tracked(it):
         for s in it: train_hashes.add(s['hash']); yield s
     workers = min(os.cpu_count() or 1, 8) if workers is None else check_int('workers', workers)
-    gen = lambda n, split, **kw: progress_bar(_shapes_encoded(n, seed, image_size, split, workers=workers, **kw), n, f'shapes {split}', progress)
+    gen = lambda n, split, **kw: progress_bar(_shapes_encoded(n, seed, image_size, split, workers=workers, world=w, **kw), n, f'shapes {split}', progress)
     files = dict(train=write_shards(tracked(gen(n_train, 'train')), root / 'train', samples_per_shard=samples_per_shard))
     test = list(gen(n_test, 'test', exclude=train_hashes))
     files['test'] = write_shards(test, root / 'test', samples_per_shard=samples_per_shard)
     ev = root / 'eval'
     for task in ('shape', 'colour', 'count'):
-        samples = [dict(s, cls=_shapes_label(task, s['labels'])) for s in gen(n_test, task, exclude=train_hashes)]
+        samples = [dict(s, cls=_shapes_label(task, s['labels'], w)) for s in gen(n_test, task, exclude=train_hashes)]
         files[f'eval/{task}'] = write_shards(samples, ev / task, samples_per_shard=samples_per_shard)
-        atomic_write(ev / task / 'meta.json', json.dumps(dict(kind='classification', task=task, classnames=SHAPES_CLASSNAMES[task],
+        atomic_write(ev / task / 'meta.json', json.dumps(dict(kind='classification', task=task, classnames=shapes_classnames(w)[task],
                                                               templates=SHAPES_TEMPLATES[task], n=n_test), indent=1))
     files['eval/retrieval'] = write_shards(
         [dict(key=s['key'], image=s['image'], caption=s['caption'], json=dict(captions=s['captions'], **s['labels'])) for s in test],

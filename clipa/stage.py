@@ -24,7 +24,7 @@ from .core import cli, Parser, provenance, atomic_write, save_torch
 from .masking import IMAGE_STRATEGIES, TEXT_STRATEGIES, MASKING_STRATEGIES as MASKING
 PRECISIONS = ('fp32', 'amp', 'amp_bf16', 'pure_bf16')
 DEVICES = ('auto', 'cpu', 'cuda')
-BUILTIN_DATA = ('shapes', 'emoji', 'icons', 'synthetic')
+BUILTIN_DATA = ('shapes', 'shapes-big2x', 'emoji', 'icons', 'synthetic')
 DATA_MODES = ('auto', 'memory', 'stream')
 WARMUP_UNITS = ('samples', 'steps')
 DEFAULT_LR = 1e-3
