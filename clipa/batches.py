@@ -82,7 +82,8 @@ def _fresh_shapes(cfg: StageConfig, root: Path, rank: int, world: int) -> str:
     if not n: raise ValueError("data 'shapes-big2x' makes one fresh pair per sample seen: give samples (or max_samples)")
     n = int(n); train = d / f'train-n{n}-s{1000 + cfg.seed}'
     if rank == 0:
-        build_shapes(root=str(d), n_train=2000, n_test=2000, world='big2x', progress=cfg.progress)
+        if not (d / 'manifest.json').exists():               # an existing build is used as is (as for data: shapes)
+            build_shapes(root=str(d), n_train=2000, n_test=2000, world='big2x', progress=cfg.progress)
         if not (train / 'done.json').exists():
             shutil.rmtree(train, ignore_errors=True)
             write_shards(_shapes_encoded(n, 1000 + cfg.seed, 64, 'train', workers=min(os.cpu_count() or 1, 8), world='big2x'),

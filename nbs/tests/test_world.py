@@ -1,6 +1,6 @@
 """The big2x shapes world as a study uses it: a pre-training stage on `data: shapes-big2x` makes as many fresh pairs
 as it sees (data seed 1000 + seed, so that two seeds see different pairs), the evaluation suite `shapes-big2x` is its
-2,000-image held-out sets, and the inverse-scaling study file plans within its 12 h budget."""
+held-out sets (2,000 images each when the stage builds them; a smaller build here), and the inverse-scaling study file plans within its 12 h budget."""
 import json, os, subprocess, sys
 from pathlib import Path
 import pytest
@@ -14,7 +14,9 @@ def test_fresh_pairs_per_seed_and_the_held_out_suite(tmp_path):
     from clipa.stage import StageConfig
     from clipa.train import train
     from clipa.loaders import load_image_text, load_classification_set
+    from clipa.shapes import build_shapes
     root = tmp_path / 'data'
+    build_shapes(str(root / 'shapes-big2x'), n_train=20, n_test=200, world='big2x', progress=False)   # a small suite, used as is
     runs = {}
     for seed in (0, 1):
         s = train(StageConfig(model='clipa-l0', data='shapes-big2x', data_root=str(root), samples=256, batch_size=64,
@@ -28,7 +30,7 @@ def test_fresh_pairs_per_seed_and_the_held_out_suite(tmp_path):
     assert all('background' not in c for c in runs[0].captions)
     for task, n in (('shape', 7), ('colour', 12), ('count', 3)):
         ev = load_classification_set(str(root / 'shapes-big2x' / 'eval' / task))
-        assert (len(ev), len(ev.classnames)) == (2000, n)
+        assert (len(ev), len(ev.classnames)) == (200, n)
     r = subprocess.run([str(BIN / 'clipa-evaluate'), '--model', 'clipa-l0', '--checkpoint',
                         str(tmp_path / 'run0' / 'checkpoints' / 'final.pt'), '--dataset', 'shapes-big2x',
                         '--tasks', 'zeroshot_classification', '--data-root', str(root), '--out', str(tmp_path / 'ev'),
