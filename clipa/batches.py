@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['epoch_permutation', 'batch_indices', 'MemorySet', 'synthetic_image_text', 'default_data_root', 'DistEnv',
-           'setup_distributed', 'load_stage_data', 'epoch_order', 'MemoryBatches', 'StreamBatches']
+           'setup_distributed', 'load_stage_data', 'epoch_order', 'MemoryBatches', 'StreamBatches', 'heldout_spec']
 
 # %% ../nbs/13_batches.ipynb #7bb85851
 import argparse, collections, contextlib, csv, json, math, numbers, os, random, shutil, statistics, sys, time
@@ -193,3 +193,12 @@ class StreamBatches:
     def __call__(self, step: int) -> tuple:
         images, captions = next(self.stream)
         return images, self.reducer(list(captions))
+
+def heldout_spec(cfg: StageConfig) -> str | None:
+    "The held-out set a stage scores: `heldout` as given, or for 'auto' the test split of its built-in data set."
+    if cfg.heldout is None or cfg.heldout != 'auto': return cfg.heldout
+    if not (isinstance(cfg.data, str) and cfg.data in ('shapes', 'shapes-big2x', 'emoji', 'icons')):
+        raise ValueError(f"heldout 'auto' needs a built-in data set (shapes, shapes-big2x, emoji, icons), not {cfg.data!r}; "
+                         "give the held-out shards' path instead")
+    root = Path(cfg.data_root) if cfg.data_root else default_data_root()
+    return str(root / cfg.data / 'test')

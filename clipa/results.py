@@ -109,6 +109,8 @@ def collect_results(study: Study, runs: list[Run], report_dir: str | Path) -> tu
                         if _scalar(v): row[f'{st.name}:{k}'] = v
         if train and row.get(f'{train[0].name}:n_data') is not None:   # the pairs it trained on (else its max_samples)
             row['data_size'] = row[f'{train[0].name}:n_data']
+        if train and row.get(f'{train[0].name}:heldout_loss') is not None:   # its held-out loss (heldout: in the stage)
+            row['heldout_loss'] = row[f'{train[0].name}:heldout_loss']
         for st in with_results:
             try: df = pd.read_csv(st.out_dir / 'results.csv')
             except Exception: continue
@@ -129,6 +131,9 @@ def collect_results(study: Study, runs: list[Run], report_dir: str | Path) -> tu
         mcols = list(dict.fromkeys(tidy_df['column']))
         piv = tidy_df.pivot_table(index='run', columns='column', values='value', aggfunc='first')[mcols]
         wide = wide.merge(piv, left_on='run', right_index=True, how='left') if len(wide) else wide
+    h = study.headline
+    if h and len(wide) and h['metric'] in wide:                      # the metric named before the runs, above its baseline
+        wide['headline'] = (wide[h['metric']] - h['baseline']) / (1 - h['baseline']); mcols = mcols + ['headline']
     tidy_df = tidy_df.drop(columns=['prefix'])
     report_dir.mkdir(parents=True, exist_ok=True)
     atomic_write(report_dir / 'results.csv', wide.to_csv(index=False))

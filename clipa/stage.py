@@ -73,6 +73,10 @@ class StageConfig:
     resume: bool = _f(True, 'resume from out_dir/checkpoints/latest.pt when present')
     save_every: int = _f(100, 'write checkpoints/latest.pt every N steps (0: only at the end)')
     log_every: int = _f(10, 'flush per-step log rows every N steps (the only host syncs of the loop)')
+    heldout: Any = _f(None, "a held-out image-text set (shard spec, or 'auto': the built-in data set's test split) scored "
+                      "during training: contrastive loss and caption->image R@1 into the log and summary", str)
+    heldout_every: int = _f(0, 'score the held-out set every N steps (0: at the end only); needs heldout')
+    heldout_max: int = _f(2000, 'at most this many held-out pairs')
     num_workers: int = _f(0, 'data-loading workers (stream mode)')
     device: str = _f('auto', "'auto' (cuda when available), 'cpu' or 'cuda'")
     threads: Optional[int] = _f(None, 'torch CPU threads (None: leave as is)', int)
@@ -221,6 +225,11 @@ def _check_config(c: StageConfig):
         check_checkpoint(c.init_checkpoint, c.model, what='init_checkpoint')
     _check_int('save_every', c.save_every, lo=0)
     _check_int('log_every', c.log_every, lo=1)
+    _check_int('heldout_every', c.heldout_every, lo=0); _check_int('heldout_max', c.heldout_max, lo=2)
+    _need(c.heldout_every == 0 or c.heldout is not None, f"heldout_every {c.heldout_every} needs a heldout set (a shard spec or 'auto')")
+    if c.heldout is not None and c.heldout != 'auto':
+        from clipa.shards import resolve_shards
+        resolve_shards(c.heldout)                             # its own clear error when missing or empty
     _check_int('num_workers', c.num_workers, lo=0)
     _check_int('threads', c.threads, lo=1, optional=True)
     _check_num('spike_factor', c.spike_factor, lo=1, lo_open=True)

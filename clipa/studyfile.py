@@ -129,7 +129,7 @@ def toy_study(root) -> dict:
                 after=[dict(name='figures', notebook='report')])
 
 # %% ../nbs/20_studyfile.ipynb #d0c825cf
-STUDY_KEYS = ('name', 'description', 'dataset', 'defaults', 'stages', 'grid', 'seeds', 'run_name', 'after', 'speed')
+STUDY_KEYS = ('name', 'description', 'dataset', 'defaults', 'stages', 'grid', 'seeds', 'run_name', 'after', 'speed', 'headline')
 STAGE_KEYS = ('name', 'notebook', 'description', 'parameters', 'checkpoint_from', 'init_from', 'links')
 AFTER_KEYS = ('name', 'notebook', 'description', 'parameters')
 LINK_SUGAR = {'checkpoint_from': 'checkpoint', 'init_from': 'init_checkpoint'}
@@ -163,11 +163,22 @@ class Study:
     run_name: str | None = None
     seeds: list = field(default_factory=list)      # [] = no seed axis; [0, 1, 2] = every grid point once per seed
     speed: dict = field(default_factory=dict)      # measured: {'samples_per_s': {model: n}, 'overhead_s': s, 'reduced_efficiency': f}
+    headline: dict = field(default_factory=dict)   # named before the runs: {'metric': column, 'baseline': b}: results.csv's `headline`
 
     def stage(self, name): return next(s for s in self.stages if s.name == name)
 
 # %% ../nbs/20_studyfile.ipynb #253d02d8
 _NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._+-]*$')
+
+def _parse_headline(h, where: str) -> dict:
+    "A study's headline {metric: a results column, baseline: a number in [0, 1) (default 0)}; {} when not given."
+    if h is None: return {}
+    if not (isinstance(h, dict) and isinstance(h.get('metric'), str) and set(h) <= {'metric', 'baseline'}):
+        raise StudyError(f"{where}: headline must be {{metric: COLUMN, baseline: NUMBER}}, got {h!r}")
+    b = h.get('baseline', 0)
+    if isinstance(b, bool) or not isinstance(b, (int, float)) or not 0 <= b < 1:
+        raise StudyError(f"{where}: headline baseline must be a number in [0, 1), got {b!r}")
+    return dict(metric=h['metric'], baseline=float(b))
 
 def _declared_params(nb: Path) -> dict:
     "Parameters a notebook declares in its `parameters` cell: {name: default} (literal values; other expressions as source)."
@@ -350,4 +361,5 @@ def load_study(study: str | Path | dict, base: str | Path | None = None) -> Stud
     grid = _parse_grid(d.get('grid'), stages)
     return Study(name=name, path=path, stages=stages, defaults=dict(defaults), grid=grid,
                  after=after, description=str(d.get('description', '') or ''), dataset=d.get('dataset'), run_name=run_name,
-                 seeds=_parse_seeds(d.get('seeds'), stages, defaults, grid, where), speed=_parse_speed(d.get('speed'), where))
+                 seeds=_parse_seeds(d.get('seeds'), stages, defaults, grid, where), speed=_parse_speed(d.get('speed'), where),
+                 headline=_parse_headline(d.get('headline'), where))

@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['LOG_COLUMNS', 'rng_state', 'set_rng_state', 'NonFiniteLossError', 'log_file', 'log_records', 'compress_log',
            'read_log', 'read_events', 'plot_loss', 'build_model', 'lock_towers', 'trainable', 'TrainState',
-           'make_optimizer', 'make_loss', 'setup_run', 'train_step', 'StepLog', 'save_run', 'run_summary', 'train',
-           'cli_parser', 'config_from_args', 'main']
+           'make_optimizer', 'make_loss', 'setup_run', 'train_step', 'StepLog', 'save_run', 'run_summary', 'HeldOut',
+           'train', 'cli_parser', 'config_from_args', 'main']
 
 # %% ../nbs/14_train.ipynb #5051a1e5
 import argparse, collections, contextlib, csv, gzip, json, math, numbers, os, random, statistics, sys, time
@@ -170,12 +170,15 @@ def read_events(out_dir) -> list[dict]:
     return [r for r in log_records(out_dir) if 'event' in r]
 
 def plot_loss(out_dir, path=None, title: str | None = None) -> Path:
-    "Plot loss (and lr) against samples seen from a stage's log; save a PNG (default out_dir/loss.png)."
+    "Plot the training loss (and lr, and the held-out loss when scored) against samples seen; save a PNG (default out_dir/loss.png)."
     import matplotlib; import matplotlib.pyplot as plt
     df = read_log(out_dir)
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.plot(df.samples_seen, df.loss, lw=1, label='loss')
     if len(df) > 10: ax.plot(df.samples_seen, df.loss.rolling(max(2, len(df) // 20), min_periods=1).mean(), lw=2, label='smoothed')
+    held = [e for e in read_events(out_dir) if e.get('event') == 'heldout']
+    if held: ax.plot([e['samples_seen'] for e in held], [e['heldout_loss'] for e in held], 'o-', color='C3', lw=1.5,
+                     label=f"held-out ({held[-1]['heldout_n']} pairs)")
     ax.set_xlabel('samples seen'); ax.set_ylabel('contrastive loss'); ax.set_title(title or Path(out_dir).name)
     ax2 = ax.twinx(); ax2.plot(df.samples_seen, df.lr, color='grey', ls=':', label='lr'); ax2.set_ylabel('lr')
     ax.legend(loc='upper right'); fig.tight_layout()
@@ -458,6 +461,44 @@ def run_summary(st: TrainState, logger, log: StepLog) -> dict:
              data_mode=st.batches.mode, n_data=st.batches.n_data, seed=cfg.seed, provenance=provenance(seed=cfg.seed))
     return s | _flops(cfg, st.geo, step * cfg.batch_size)
 
+# %% ../nbs/14_train.ipynb #ea776cb0
+class HeldOut:
+    """A fixed held-out image-text set scored during training, in eval mode (no token masking) at the stage's image
+    size and text length: the contrastive loss (open_clip's, in batches of the stage's size, so it reads beside the
+    training loss) and caption -> image R@1 over the whole set; each score is a `heldout` event in log.jsonl."""
+    def __init__(self, cfg: StageConfig, geo: dict):
+        from clipa.batches import heldout_spec
+        from clipa.loaders import load_image_text
+        from clipa.masking import TextReducer
+        from clipa.tags import captions_tagged
+        ds = load_image_text(heldout_spec(cfg), image_size=geo['image_size'], max_samples=cfg.heldout_max)
+        strategy = 'syntax' if cfg.text_strategy == 'syntax' else 'truncate'      # deterministic tokens
+        self.images, self.cfg, self.geo, self.last = ds.images, cfg, geo, None
+        self.texts = TextReducer(strategy, geo['text_tokens'], need_tagger=not captions_tagged(ds))(ds.captions)
+
+    @torch.no_grad()
+    def score(self, st, logger) -> dict:
+        model, was, dev, b = st.raw, st.raw.training, st.env.device, self.cfg.batch_size
+        model.eval()
+        try:
+            feats = []
+            for i in range(0, len(self.texts), b):
+                x = _model_input(self.images[i:i + b].to(dev), self.geo['image_size']).float()
+                with _autocast(self.cfg.precision, dev):
+                    img, txt, scale, _ = _features(model(x, self.texts[i:i + b].to(dev)))
+                feats.append((img.float(), txt.float()))
+        finally: model.train(was)
+        I, T = torch.cat([f[0] for f in feats]), torch.cat([f[1] for f in feats])
+        ce = torch.nn.functional.cross_entropy
+        losses = []
+        for i in range(0, len(I), b):
+            logits = scale.float() * I[i:i + b] @ T[i:i + b].T; y = torch.arange(len(logits), device=logits.device)
+            losses.append((ce(logits, y) + ce(logits.T, y)).item() / 2 * len(logits))
+        r1 = ((T @ I.T).argmax(1) == torch.arange(len(T), device=T.device)).float().mean().item()
+        self.last = dict(step=st.step, samples_seen=st.step * b, heldout_loss=sum(losses) / len(I), heldout_r1=r1, heldout_n=len(I))
+        logger.event(event='heldout', **self.last)
+        return self.last
+
 # %% ../nbs/14_train.ipynb #0d7d70a1
 def train(cfg: Union[StageConfig, dict], order: Callable | None = None) -> dict:
     "Run (or resume) one training stage; returns the summary written to out_dir/summary.json. `order`: see MemoryBatches."
@@ -478,6 +519,7 @@ def _train(cfg: StageConfig, env: DistEnv, order: Callable | None = None) -> dic
     st = setup_run(cfg, env, order)                                  # build, or restore from latest.pt
     total = cfg.total_steps
     logger = _Logger(st.out, cfg, write=st.main, resume_step=st.step)
+    held = HeldOut(cfg, st.geo) if cfg.heldout is not None and st.main else None   # rank 0 scores it
     pbar = _progress(st, total)
     log = StepLog(st, logger, pbar, t_start)
     try:
@@ -490,12 +532,16 @@ def _train(cfg: StageConfig, env: DistEnv, order: Callable | None = None) -> dic
             checkpoint = cfg.save_every and st.step % cfg.save_every == 0 and st.step < total
             if st.step % cfg.log_every == 0 or st.step == total or checkpoint: log.flush()   # the only host sync
             if checkpoint: save_run(st, ['latest.pt']); log.restart_clock()
+            if held and cfg.heldout_every and st.step % cfg.heldout_every == 0 and st.step < total:
+                log.flush(); held.score(st, logger); log.restart_clock()   # not training time
         log.flush()
+        if held: held.score(st, logger)
         save_run(st, ['latest.pt', 'final.pt'])
     finally:
         if pbar is not None: pbar.close()
         logger.close()
     summary = run_summary(st, logger, log)
+    if held and held.last: summary.update({k: held.last[k] for k in ('heldout_loss', 'heldout_r1', 'heldout_n')})
     if st.main: atomic_write(st.out / 'summary.json', json.dumps(_jsonable(summary), indent=1))
     return summary
 

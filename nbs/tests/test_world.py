@@ -12,7 +12,7 @@ ENV = dict(os.environ, OMP_NUM_THREADS='1', NLTK_DATA=os.environ.get('NLTK_DATA'
 
 def test_fresh_pairs_per_seed_and_the_held_out_suite(tmp_path):
     from clipa.stage import StageConfig
-    from clipa.train import train
+    from clipa.train import train, read_events
     from clipa.loaders import load_image_text, load_classification_set
     from clipa.shapes import build_shapes
     root = tmp_path / 'data'
@@ -20,9 +20,11 @@ def test_fresh_pairs_per_seed_and_the_held_out_suite(tmp_path):
     runs = {}
     for seed in (0, 1):
         s = train(StageConfig(model='clipa-l0', data='shapes-big2x', data_root=str(root), samples=256, batch_size=64,
-                              warmup=1, warmup_unit='steps', threads=1, seed=seed, progress=False,
-                              out_dir=str(tmp_path / f'run{seed}')))
-        assert s['steps'] == 4
+                              warmup=1, warmup_unit='steps', threads=1, seed=seed, progress=False, heldout='auto',
+                              heldout_every=2, out_dir=str(tmp_path / f'run{seed}')))
+        assert s['steps'] == 4 and s['heldout_n'] == 200 and 0 <= s['heldout_r1'] <= 1 and s['heldout_loss'] > 0
+        held = [e for e in read_events(tmp_path / f'run{seed}') if e['event'] == 'heldout']
+        assert [e['step'] for e in held] == [2, 4], held        # every 2 steps and at the end
         runs[seed] = load_image_text(str(root / 'shapes-big2x' / f'train-n256-s{1000 + seed}'))
     assert len(runs[0]) == len(runs[1]) == 256                          # one fresh pair per sample seen
     assert not set(runs[0].captions) & set(runs[1].captions) or runs[0].captions != runs[1].captions
