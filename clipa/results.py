@@ -345,10 +345,13 @@ def strip_figures(nb_path) -> int:
     atomic_write(p, new)
     return len(raw.encode()) - len(new.encode())
 
-def slim_stage(out_dir, notebook=None) -> None:
-    "What a completed stage keeps: one compressed log (a training stage) and its notebook without figure copies."
+def slim_stage(out_dir, notebook=None, examples: bool = True) -> None:
+    "What a completed stage keeps: one compressed log (a training stage), its notebook without figure copies, and its retrieval-example figures only if `examples`."
     from clipa.train import compress_log
-    if out_dir is not None and Path(out_dir).is_dir(): compress_log(out_dir)
+    if out_dir is not None and Path(out_dir).is_dir():
+        compress_log(out_dir)
+        if not examples:   # a grid study keeps its numbers; per-run example figures are for single runs
+            for p in Path(out_dir).glob("retrieval_examples_*.png"): p.unlink()
     if notebook is not None: strip_figures(notebook)
 
 def slim_record(root, progress: bool = True) -> dict:

@@ -59,8 +59,8 @@ def _error_text(e: Exception) -> str:
     return msg.strip().splitlines()[0][:500] if msg.strip() else type(e).__name__
 
 def run_stage(st: StageRun, stage_status: dict, kernel: str = 'python3', cwd=None, log_output: bool = False,
-              on_change: Callable | None = None) -> bool:
-    "Execute one stage with papermill (then `slim_stage` it), recording running → completed/failed in `stage_status`; True if it completed."
+              on_change: Callable | None = None, examples: bool = True) -> bool:
+    "Execute one stage with papermill (then `slim_stage` it, keeping retrieval-example figures if `examples`), recording running → completed/failed in `stage_status`; True if it completed."
     stage_status.update(status='running', started=_now(), finished=None, wall_s=None, error=None, pid=os.getpid(),
                         notebook=str(st.output), out_dir=str(st.out_dir), parameters=st.parameters,
                         attempts=stage_status.get('attempts', 0) + 1, provenance=provenance(seed=st.parameters.get('seed')))
@@ -68,7 +68,7 @@ def run_stage(st: StageRun, stage_status: dict, kernel: str = 'python3', cwd=Non
     t0 = time.time()
     try:
         _execute(st, kernel, cwd, log_output); ok, err = True, None
-        slim_stage(st.out_dir, st.output)   # one compressed log, no figure copies in the notebook: the record stays slim
+        slim_stage(st.out_dir, st.output, examples)   # one compressed log, no figure copies in the notebook: the record stays slim
     except Exception as e: ok, err = False, _error_text(e)
     stage_status.update(status='completed' if ok else 'failed', finished=_now(), wall_s=round(time.time() - t0, 2), error=err)
     if on_change: on_change()
@@ -145,7 +145,7 @@ def run_study(study: Study | str | Path | dict, reports_root: str | Path = 'repo
                     bar.update(1); continue
                 if why in ('forced', 'parameters changed', 'an earlier stage ran'): _clear(st)
                 say(f'▶ {run.name}/{st.name} ({why}) → {st.output}')
-                ok = run_stage(st, recs[st.name], kernel, cwd, log_output, save)
+                ok = run_stage(st, recs[st.name], kernel, cwd, log_output, save, examples=len(all_runs) == 1)
                 executed.append(f'{run.name}/{st.name}'); upstream = True; bar.update(1)
                 if ok: say(f'✓ {run.name}/{st.name} completed in {recs[st.name]["wall_s"]:.1f} s')
                 else:

@@ -20,11 +20,22 @@ def notebooks_with_figures(root):
             bad.append(str(p.relative_to(root)))
     return bad
 
+def grid_examples(root):
+    "Retrieval-example figures inside studies of more than one run (kept for single runs only)."
+    bad = []
+    for study in (d for d in root.iterdir() if d.is_dir()):
+        runs = [d for d in study.iterdir() if (d / 'status.json').is_file() and d.is_dir()]
+        if len(runs) > 1: bad += [str(p.relative_to(root)) for r in runs for p in r.rglob('retrieval_examples_*.png')]
+    return sorted(bad)
+
 def test_one_log_per_stage():
     assert duplicated_logs(REPORTS) == []
 
 def test_no_figures_inside_notebooks():
     assert notebooks_with_figures(REPORTS) == []
+
+def test_no_examples_in_grid_studies():
+    assert grid_examples(REPORTS) == []
 
 def test_record_size():
     size = sum(p.stat().st_size for p in REPORTS.rglob('*') if p.is_file() and 'checkpoints' not in p.parts)   # git-ignored
@@ -40,3 +51,7 @@ def test_the_checks_can_fail(tmp_path):
     from clipa.results import slim_record
     slim_record(tmp_path, progress=False)
     assert duplicated_logs(tmp_path) == [] and notebooks_with_figures(tmp_path) == []
+    for r in ('run', 'run2'):
+        (tmp_path / 's' / r / 'evaluate').mkdir(parents=True); (tmp_path / 's' / r / 'status.json').write_text('{}')
+        (tmp_path / 's' / r / 'evaluate' / 'retrieval_examples_x.png').write_bytes(b'png')
+    assert grid_examples(tmp_path) == ['s/run/evaluate/retrieval_examples_x.png', 's/run2/evaluate/retrieval_examples_x.png']
