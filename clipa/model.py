@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['LADDER', 'CPU_TIERS', 'PAPER_MODELS', 'MODEL_CONFIGS', 'POS_EMBED_TYPES', 'register_models', 'create_model',
            'model_info', 'save_checkpoint', 'check_checkpoint', 'check_fits', 'bias_kwargs', 'load_checkpoint_into',
-           'GFlops', 'image_tokens', 'gflops', 'train_gflops', 'gflops_table', 'write_gflops_report']
+           'FastAttentionBlock', 'fast_attention', 'GFlops', 'image_tokens', 'gflops', 'train_gflops', 'gflops_table',
+           'write_gflops_report']
 
 # %% ../nbs/10_model.ipynb #942c9321
 import os, json, math, hashlib, logging, tempfile, contextlib
@@ -280,6 +281,34 @@ def load_checkpoint_into(model: nn.Module, path: str | os.PathLike, strict: bool
     if fixed is not None:  # fixed sin-cos table: keep the exact one for this grid
         with torch.no_grad(): model.visual.positional_embedding.copy_(fixed)
     return keys
+
+# %% ../nbs/10_model.ipynb #6341f001
+import torch.nn.functional as F
+from open_clip.transformer import ResidualAttentionBlock
+
+class FastAttentionBlock(ResidualAttentionBlock):
+    "open_clip's ResidualAttentionBlock with self-attention computed without nn.MultiheadAttention's layout copies."
+    def attention(self, q_x, k_x=None, v_x=None, attn_mask=None):
+        if k_x is not None or v_x is not None: return super().attention(q_x, k_x, v_x, attn_mask)
+        a = self.attn
+        B, N, E = q_x.shape
+        H = a.num_heads
+        q, k, v = F.linear(q_x, a.in_proj_weight, a.in_proj_bias).view(B, N, 3, H, E // H).permute(2, 0, 3, 1, 4).unbind(0)
+        o = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask.to(q_x.dtype) if attn_mask is not None else None)
+        return a.out_proj(o.transpose(1, 2).reshape(B, N, E))
+
+def _fast_ok(m) -> bool:
+    a = getattr(m, 'attn', None)
+    return (isinstance(a, nn.MultiheadAttention) and a.batch_first and a._qkv_same_embed_dim and a.in_proj_bias is not None
+            and a.dropout == 0)
+
+def fast_attention(model: nn.Module, on: bool = True) -> int:
+    "Swap open_clip's self-attention blocks in `model` to `FastAttentionBlock` (or back with on=False); blocks swapped."
+    n = 0
+    for m in model.modules():
+        if type(m) is (ResidualAttentionBlock if on else FastAttentionBlock) and _fast_ok(m):
+            m.__class__ = FastAttentionBlock if on else ResidualAttentionBlock; n += 1
+    return n
 
 # %% ../nbs/10_model.ipynb #585bd1c3
 @dataclass(frozen=True)

@@ -61,6 +61,7 @@ class StageConfig:
     logit_scale_max: float = _f(100.0, 'clamp exp(logit_scale) to at most this after every step')
     precision: str = _f('fp32', 'numeric precision: ' + ', '.join(PRECISIONS))
     grad_checkpointing: bool = _f(False, 'recompute activations in the backward pass (less memory, more time)')
+    fast_attention: bool = _f(True, "self-attention without nn.MultiheadAttention's layout copies (clipa.model.fast_attention: same weights, fp32 rounding-level differences)")
     accum_freq: int = _f(1, 'gradient accumulation: each rank splits its share of the global batch into K micro-batches, the loss is over the whole batch (the same update as without; unlike open_clip_train, K does not grow the batch)')
     lock_image: bool = _f(False, 'freeze the image tower (LiT), except its last lock_image_unlocked_groups groups')
     lock_image_unlocked_groups: int = _f(0, 'with lock_image: trainable layer groups at the end of the image tower')

@@ -229,13 +229,14 @@ def _jsonable(d: dict) -> dict:
 # %% ../nbs/14_train.ipynb #4f5d393c
 def build_model(cfg: StageConfig, geo: dict, device=torch.device('cpu'), rank: int = 0) -> nn.Module:
     "The stage's open_clip model: geometry, token masking, grad checkpointing, SigLIP bias (`lock_towers` comes after loading)."
-    from clipa.model import create_model
+    from clipa.model import create_model, fast_attention
     from clipa.masking import set_image_masking
     kw = dict(init_logit_scale=math.log(10), init_logit_bias=-10.0) if cfg.siglip else {}
     model = create_model(cfg.model, image_size=geo['image_size'], context_length=geo['text_tokens'], device=device,
                          precision='pure_bf16' if cfg.precision == 'pure_bf16' else 'fp32', **kw)
     if cfg.image_strategy in MASKING:
         set_image_masking(model, cfg.image_strategy, cfg.image_keep, seed=cfg.seed + 7919 * rank)
+    if cfg.fast_attention: fast_attention(model)
     if cfg.grad_checkpointing: model.set_grad_checkpointing(True)
     return model
 

@@ -44,6 +44,23 @@ def clipa_sps(tmp: Path, model: str, batch: int, steps: int, threads: int, warm:
     return float(read_log(out).samples_per_s.iloc[warm:].median())
 
 
+ALLOCATORS = ('/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4')
+SPS_SNIPPET = "import sys, json; sys.path.insert(0, sys.argv[1]); import train_benchmark as tb; from pathlib import Path; " \
+              "print('SPS', tb.clipa_sps(Path(sys.argv[2]), *json.loads(sys.argv[3])))"
+
+
+def clipa_sps_subprocess(model: str, batch: int, steps: int, threads: int, preload: str | None = None) -> float:
+    "clipa_sps in a fresh process, optionally with an allocator preloaded (Debian's libjemalloc2 / libtcmalloc-minimal4)."
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    if preload: env['LD_PRELOAD'] = preload
+    with tempfile.TemporaryDirectory() as d:
+        r = subprocess.run([sys.executable, '-c', SPS_SNIPPET, str(HERE), d, json.dumps([model, batch, steps, threads])],
+                           capture_output=True, text=True, env=env)
+    m = re.search(r'SPS ([\d.e+]+)', r.stdout)
+    if not m: raise RuntimeError(f'clipa_sps gave no number:\n{(r.stdout + r.stderr)[-3000:]}')
+    return float(m.group(1))
+
+
 def open_clip_sps(tmp: Path, model: str, batch: int, steps: int, threads: int, warm: int = 2, extra=()) -> float:
     "Median per-step samples/s that open_clip_train.main logs for the same model/batch/precision/threads."
     logs = tmp / f'oc-{time.time_ns()}'
@@ -85,7 +102,8 @@ def compile_lever(model_name: str, batch: int, steps: int, warm: int = 3) -> dic
     "Steady-state samples/s of one training step (forward, CLIP loss, backward, AdamW) plain and with torch.compile of"
     " the model; compile seconds (first compiled step minus a plain step); largest loss difference over the steps."
     import open_clip
-    from clipa.train import stage_config, build_model, make_optimizer, stage_geometry
+    from clipa.train import build_model, make_optimizer
+    from clipa.stage import stage_config, stage_geometry
     out = {}
     for mode in ('plain', 'compile'):
         torch.manual_seed(0)
@@ -109,13 +127,60 @@ def compile_lever(model_name: str, batch: int, steps: int, warm: int = 3) -> dic
                 max_loss_diff=max(abs(a - b) for a, b in zip(p['losses'], c['losses'])))
 
 
+OP_GROUPS = (('GEMM', ('aten::mm', 'aten::addmm', 'aten::bmm', 'aten::baddbmm', 'aten::linear', 'aten::matmul')),
+             ('attention kernels', ('scaled_dot_product', 'flash_attention')),
+             ('layout copies', ('aten::copy_', 'aten::contiguous', 'aten::clone', 'aten::cat', 'aten::index')),
+             ('GELU', ('gelu',)), ('LayerNorm', ('layer_norm',)), ('fills and zeros', ('aten::fill_', 'aten::zero_')),
+             ('optimizer', ('adam', 'foreach')), ('elementwise', ('aten::add', 'aten::mul', 'aten::div', 'aten::sub')),
+             ('convolution (patch embed)', ('convolution',)), ('reductions', ('aten::sum', 'aten::norm', 'aten::mean')))
+
+
+def profile_step(tmp: Path, model: str, batch: int, threads: int, steps: int = 4, warm: int = 2, **kw) -> dict:
+    """Where one clipa training step spends its time: wall time of each phase (data hand-off, input, forward, loss,
+    backward, clip/optimizer) by perf_counter, and the self-CPU share of each op group by torch.profiler."""
+    from torch.profiler import profile, ProfilerActivity
+    from clipa.train import StageConfig, setup_run, _model_input, _features, _loss
+    from clipa.batches import setup_distributed
+    cfg = StageConfig(model=model, data='synthetic', max_samples=max(1024, 2 * batch), image_size=64, batch_size=batch,
+                      samples=batch * (steps + warm), threads=threads, save_every=0, progress=False, tensorboard=False,
+                      out_dir=str(tmp / f'prof-{model}-{time.time_ns()}'), **kw)
+    st = setup_run(cfg, setup_distributed('cpu'))
+    phases = {k: [] for k in ('data hand-off', 'input', 'forward', 'loss', 'backward', 'grad norm + AdamW')}
+    def one(i, timed):
+        t = [time.perf_counter()]
+        images, texts = st.batches(i); t.append(time.perf_counter())
+        x = _model_input(images, st.geo['image_size']); t.append(time.perf_counter())
+        st.opt.zero_grad(set_to_none=True)
+        img, txt, scale, bias = _features(st.model(x, texts)); t.append(time.perf_counter())
+        loss = _loss(st, img, txt, scale, bias); t.append(time.perf_counter())
+        loss.backward(); t.append(time.perf_counter())
+        torch.nn.utils.get_total_norm([p.grad for p in st.params if p.grad is not None]); st.opt.step()
+        t.append(time.perf_counter())
+        if timed:
+            for k, a, b in zip(phases, t, t[1:]): phases[k].append(b - a)
+    for i in range(warm): one(i, False)
+    for i in range(warm, warm + steps): one(i, True)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for i in range(2): one(i, False)
+    ev = [(e.key, e.self_cpu_time_total) for e in prof.key_averages()]
+    tot = sum(v for _, v in ev) or 1.0
+    groups = {g: 0.0 for g, _ in OP_GROUPS}; groups['other'] = 0.0
+    for k, v in ev:
+        g = next((g for g, pats in OP_GROUPS if any(pt in k for pt in pats)), 'other'); groups[g] += v / tot
+    step_s = sum(statistics.median(v) for v in phases.values())
+    return dict(step_ms=1e3 * step_s, sps=batch / step_s,
+                **{f'{k} ms': 1e3 * statistics.median(v) for k, v in phases.items()},
+                **{f'{g} %': 100 * v for g, v in groups.items()})
+
+
 def loader_sps(shards: str, batch: int, n_batches: int, image_size: int = 64) -> dict:
     "samples/s of the data path alone, syntax-reducing every caption: in-memory cold (every caption tagged), in-memory"
     " as the trainer runs after its first epoch (MemoryBatches' token cache filled), and the webdataset stream."
     from types import SimpleNamespace
-    from clipa.data import load_image_text, stream_image_text, to_model_input
+    from clipa.loaders import load_image_text, stream_image_text, to_model_input
     from clipa.masking import TextReducer
-    from clipa.train import batch_indices, MemoryBatches, stage_config
+    from clipa.batches import batch_indices, MemoryBatches
+    from clipa.stage import stage_config
     ds = load_image_text(shards, image_size=image_size)
     red = TextReducer('syntax', 8, cache_size=0)                      # no caption cache: every batch is tagged
     t = time.perf_counter()
@@ -179,16 +244,17 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--quick', action='store_true', help='fewer steps and reps (numbers noisier)')
     ap.add_argument('--threads', type=int, default=2)
-    ap.add_argument('--batch', type=int, default=64, help='batch size (the studies train at 64)')
+    ap.add_argument('--batches', type=int, nargs='+', default=[64, 128], help='batch sizes (the studies train at 64)')
     ap.add_argument('--models', nargs='+', default=list(LADDER))
     ap.add_argument('--out', default=str(HERE))
     ap.add_argument('--replot', action='store_true', help='only redraw train_speedup.png from OUT/train_benchmark.csv')
     a = ap.parse_args(argv)
     if a.replot: return plot(pd.read_csv(Path(a.out) / 'train_benchmark.csv'), Path(a.out))
-    steps, batch = (4 if a.quick else 10), a.batch
+    steps, batch = (4 if a.quick else 10), a.batches[0]
     torch.set_num_threads(a.threads)
     from clipa.model import train_gflops
-    from clipa.data import make_shapes, write_shards
+    from clipa.shapes import make_shapes
+    from clipa.shards import write_shards
     rows, out = [], Path(a.out)
     load0 = os.getloadavg()[0]
     def say(r): rows.append(r); print(r, flush=True)
@@ -204,7 +270,7 @@ def main(argv=None):
         tmp = Path(d)
         # 1. clipa vs open_clip_train per ladder size, full tokens and 1/4 image tokens, with MFU
         reps = 1 if a.quick else 2                               # alternate the two trainers (load drifts)
-        for model in a.models:
+        for model, batch in [(m, b) for b in a.batches for m in a.models]:
             for label, ckw, oextra, keep in (('full tokens', {}, (), 1.0),
                                              ('1/4 image tokens', dict(image_strategy='random', image_keep=0.25),
                                               ('--force-patch-dropout', '0.75'), 0.25)):
@@ -217,14 +283,39 @@ def main(argv=None):
                 say(dict(section='clipa_vs_open_clip', model=model, batch=batch, config=f'fp32 64px {label}',
                          gflops_per_pair=gf, clipa_sps=c, open_clip_sps=o, ratio=c / o, clipa_mfu=c * gf / peak,
                          open_clip_mfu=o * gf / peak, goal='ratio >= 1.5; MFU >= 0.6 (largest size)'))
-        # 2. levers
+        batch = a.batches[0]
+        top = a.models[-2:]                                       # the two largest sizes
+        # 2. levers: attention without layout copies (clipa's default) against nn.MultiheadAttention's path
+        for model, b in [(m, bb) for bb in a.batches for m in top]:
+            on, off = [], []
+            for _ in range(reps + 1):
+                off.append(clipa_sps(tmp, model, b, steps, a.threads, fast_attention=False))
+                on.append(clipa_sps(tmp, model, b, steps, a.threads))
+            say(dict(section='lever_fast_attention', model=model, batch=b, config='fast_attention on vs off, full tokens',
+                     off_sps=statistics.median(off), on_sps=statistics.median(on),
+                     speedup=statistics.median(on) / statistics.median(off)))
+        for lib in ALLOCATORS:
+            if not Path(lib).is_file(): continue
+            for model in top:
+                base, pre = [], []
+                for _ in range(reps):
+                    base.append(clipa_sps_subprocess(model, batch, steps, a.threads))
+                    pre.append(clipa_sps_subprocess(model, batch, steps, a.threads, preload=lib))
+                say(dict(section='lever_allocator', model=model, batch=batch, config=f'LD_PRELOAD={Path(lib).name}',
+                         off_sps=statistics.median(base), on_sps=statistics.median(pre),
+                         speedup=statistics.median(pre) / statistics.median(base)))
+        # 3. where the time goes: phases and op groups of the two largest sizes, full and 1/4 image tokens
+        for model in top:
+            for label, kw in (('full tokens', {}), ('resize 1/4', dict(image_strategy='resize', image_keep=0.25)),
+                              ('random 1/4', dict(image_strategy='random', image_keep=0.25))):
+                say(dict(section='profile', model=model, batch=batch, config=label,
+                         **profile_step(tmp, model, batch, a.threads, **kw)))
         for model in a.models:
             say(dict(section='lever_torch_compile', model=model, batch=batch, config='torch.compile(model), inductor, full tokens',
                      **compile_lever(model, batch, steps)))
-        # 3. image strategies at keep 1/2 and 1/4 against the FLOP ratio
-        model = 'clipa-l3' if 'clipa-l3' in a.models else a.models[-1]
-        base_fl = train_gflops(model, image_size=64, image_keep=1.0, text_len=32).total
-        for strat in ('resize', 'random', 'grid', 'block'):
+        # 4. image strategies at keep 1/2 and 1/4 against the FLOP ratio, at the two largest sizes
+        for model, strat in [(m, s_) for m in top for s_ in ('resize', 'random', 'grid', 'block')]:
+            base_fl = train_gflops(model, image_size=64, image_keep=1.0, text_len=32).total
             for keep in (0.5, 0.25):
                 if strat == 'resize' and keep == 0.5: continue      # 32 of 64 patches is not a square grid
                 # paired: the keep-1 baseline is measured right before each config (other jobs' load drifts)
@@ -235,15 +326,15 @@ def main(argv=None):
                 say(dict(section='strategy_speedup', model=model, batch=batch, config=f'{strat} keep {keep}',
                          clipa_sps=sps, base_sps=base_sps, speedup=sps / base_sps, flop_ratio=base_fl / fl,
                          ratio=(sps / base_sps) / (base_fl / fl), goal='>= 0.9'))
-        # 4. data path alone vs the trainer's fastest consumption measured above
+        # 5. data path alone vs the trainer's fastest consumption measured above
         shards = tmp / 'shapes'
         write_shards(make_shapes(2048, seed=0, image_size=64), shards, samples_per_shard=256)
         fastest = max(r['clipa_sps'] for r in rows if 'clipa_sps' in r)
         for k, v in loader_sps(str(shards), batch, 8 if a.quick else 16).items():
             say(dict(section='loader_vs_trainer', model='-', batch=batch, config=f'{k}; syntax 8 tokens',
                      loader_sps=v, consumer_sps=fastest, ratio=v / fastest, goal='>= 3'))
-        # 5. peak memory per size
-        for model in a.models:
+        # 6. peak memory per size
+        for model, batch in [(m, b) for b in a.batches for m in a.models]:
             cfg = dict(model=model, data='synthetic', max_samples=256, image_size=64, batch_size=batch, samples=256,
                        threads=a.threads, save_every=0, progress=False, tensorboard=False, out_dir=str(tmp / f'mem-{model}'))
             say(dict(section='peak_memory', model=model, batch=batch, config='full tokens', peak_rss_mib=peak_rss_mb(cfg)))
