@@ -1,21 +1,26 @@
-"""Benchmark of clipa's trainer on this machine (a benchmark, not a test; issue 16). One run measures, side by side:
+"""Benchmark of clipa's trainer on this machine (a benchmark, not a test; issues 16 and 29). One run measures, side by side:
 
 0. this machine's fp32 matmul peak (GFLOP/s of square GEMMs, the same threads) — the MFU denominator;
-1. for every size of the CPU model ladder (clipa-l1..l4, batch 64, 64 px, fp32): samples/s of `clipa.train` and of
-   `python -m open_clip_train.main` (synthetic data, same model config, batch, precision and threads) at full tokens,
-   and at 1/4 image tokens (clipa's random masking against open_clip_train's --force-patch-dropout 0.75), with
-   model FLOP utilization (training GFLOPs per pair x samples/s / matmul peak) — goal: clipa >= 1.5x, MFU >= 60%
-   for the largest size;
-2. levers: torch.compile of the model (steady-state samples/s, compile seconds, loss against the plain path);
-3. samples/s for each image strategy at keep 1/2 and 1/4 against the FLOP ratio of `clipa.model.train_gflops`
-   (clipa-l3) — goal: realized speed-up >= 90% of the FLOP ratio;
-4. the data path alone (in-memory as the trainer runs it after its first epoch, cold with every caption tagged, and
+1. for every size of the CPU model ladder (clipa-l1..l4) at batches 64 and 128 (64 px, fp32): samples/s of
+   `clipa.train` and of `python -m open_clip_train.main` (synthetic data, same model config, batch, precision and
+   threads) at full tokens, and at 1/4 image tokens (clipa's random masking against open_clip_train's
+   --force-patch-dropout 0.75), with model FLOP utilization (training GFLOPs per pair x samples/s / matmul peak) —
+   goal: clipa >= 1.5x at the two largest sizes, MFU >= 0.6 at the largest;
+2. levers, each on and off side by side: clipa's fast attention (the default) against nn.MultiheadAttention's path;
+   a preloaded allocator (Debian's libjemalloc2, libtcmalloc-minimal4, when installed) and OpenMP thread pinning,
+   each in fresh processes; torch.compile of the model (steady-state samples/s, compile seconds, loss difference);
+3. a profile of the two largest sizes at full tokens and at 1/4 image tokens (resize, random): wall time of each
+   phase of a step (data hand-off, input, forward, loss, backward, grad norm + AdamW) and torch.profiler's self-CPU
+   share of each op group;
+4. samples/s for each image strategy at keep 1/2 and 1/4 against the FLOP ratio of `clipa.model.train_gflops`
+   (the two largest sizes) — goal: realized speed-up >= 90% of the FLOP ratio;
+5. the data path alone (in-memory as the trainer runs it after its first epoch, cold with every caption tagged, and
    the webdataset stream) against the fastest consumption measured above — goal: >= 3x;
-5. peak memory (max RSS of a fresh process) per ladder size.
+6. peak memory (max RSS of a fresh process) per ladder size and batch.
 
 Writes reports/benchmarks/train_benchmark.{csv,md} and train_speedup.png. Numbers are per-step medians after warm-up
-steps; the machine's load average is recorded because other jobs share these CPU cores.
-Run:  .venv/bin/python reports/benchmarks/train_benchmark.py [--quick]
+steps; the machine's load average before and after is recorded because other jobs share these CPU cores.
+Run:  .venv/bin/python reports/benchmarks/train_benchmark.py [--quick] [--models ...] [--batches 64 128]
 """
 import argparse, json, os, re, resource, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -49,10 +54,9 @@ SPS_SNIPPET = "import sys, json; sys.path.insert(0, sys.argv[1]); import train_b
               "print('SPS', tb.clipa_sps(Path(sys.argv[2]), *json.loads(sys.argv[3])))"
 
 
-def clipa_sps_subprocess(model: str, batch: int, steps: int, threads: int, preload: str | None = None) -> float:
-    "clipa_sps in a fresh process, optionally with an allocator preloaded (Debian's libjemalloc2 / libtcmalloc-minimal4)."
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    if preload: env['LD_PRELOAD'] = preload
+def clipa_sps_subprocess(model: str, batch: int, steps: int, threads: int, **env_extra) -> float:
+    "clipa_sps in a fresh process with extra environment, e.g. LD_PRELOAD of an allocator or OpenMP thread pinning."
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), **env_extra)
     with tempfile.TemporaryDirectory() as d:
         r = subprocess.run([sys.executable, '-c', SPS_SNIPPET, str(HERE), d, json.dumps([model, batch, steps, threads])],
                            capture_output=True, text=True, env=env)
@@ -227,16 +231,16 @@ def plot(df: pd.DataFrame, out: Path):
     "train_speedup.png: MFU of both trainers per size and token count; realized speed-up against the FLOP ratio."
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
     peak = df[(df.section == 'matmul_peak') & (df.model == '-')].gflops_s.iloc[0]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.2))
     v = df[df.section == 'clipa_vs_open_clip']; x = range(len(v))
     axes[0].bar([i - 0.2 for i in x], v.clipa_mfu, 0.4, label='clipa'); axes[0].bar([i + 0.2 for i in x], v.open_clip_mfu, 0.4, label='open_clip_train')
-    axes[0].set_xticks(list(x)); axes[0].set_xticklabels([f"{m.replace('clipa-', '')}\n{'full' if 'full' in c else '¼ img'}" for m, c in zip(v.model, v.config)], fontsize=8)
+    axes[0].set_xticks(list(x)); axes[0].set_xticklabels([f"{m.replace('clipa-', '')} b{b}\n{'full' if 'full' in c else '¼ img'}" for m, b, c in zip(v.model, v.batch, v.config)], fontsize=7)
     axes[0].set_ylabel(f'MFU (of {peak:.0f} GFLOP/s fp32 GEMM)'); axes[0].legend(fontsize=8)
-    axes[0].set_title(f'batch {v.batch.iloc[0]}, 64 px, fp32', fontsize=9)
+    axes[0].set_title('64 px, fp32, 2 threads', fontsize=9)
     s = df[df.section == 'strategy_speedup']; x = range(len(s))
     axes[1].bar([i - 0.2 for i in x], s.flop_ratio, 0.4, label='FLOP ratio'); axes[1].bar([i + 0.2 for i in x], s.speedup, 0.4, label='realized speed-up')
-    axes[1].set_xticks(list(x)); axes[1].set_xticklabels(s.config, rotation=30, ha='right', fontsize=8); axes[1].set_ylabel('x vs keep 1'); axes[1].legend(fontsize=8)
-    axes[1].set_title(f'{s.model.iloc[0]}, batch {s.batch.iloc[0]}', fontsize=9); fig.tight_layout()
+    axes[1].set_xticks(list(x)); axes[1].set_xticklabels([f"{m.replace('clipa-', '')} {c}" for m, c in zip(s.model, s.config)], rotation=40, ha='right', fontsize=7); axes[1].set_ylabel('x vs keep 1'); axes[1].legend(fontsize=8)
+    axes[1].set_title(f'batch {s.batch.iloc[0]}', fontsize=9); fig.tight_layout()
     fig.savefig(out / 'train_speedup.png', dpi=110)
 
 
@@ -294,14 +298,16 @@ def main(argv=None):
             say(dict(section='lever_fast_attention', model=model, batch=b, config='fast_attention on vs off, full tokens',
                      off_sps=statistics.median(off), on_sps=statistics.median(on),
                      speedup=statistics.median(on) / statistics.median(off)))
-        for lib in ALLOCATORS:
-            if not Path(lib).is_file(): continue
+        envs = [dict(LD_PRELOAD=lib) for lib in ALLOCATORS if Path(lib).is_file()]      # Debian's libjemalloc2, tcmalloc
+        envs.append(dict(OMP_PROC_BIND='close', OMP_PLACES='cores'))                     # thread pinning
+        for extra in envs:
             for model in top:
                 base, pre = [], []
                 for _ in range(reps):
                     base.append(clipa_sps_subprocess(model, batch, steps, a.threads))
-                    pre.append(clipa_sps_subprocess(model, batch, steps, a.threads, preload=lib))
-                say(dict(section='lever_allocator', model=model, batch=batch, config=f'LD_PRELOAD={Path(lib).name}',
+                    pre.append(clipa_sps_subprocess(model, batch, steps, a.threads, **extra))
+                label = ' '.join(f'{k}={Path(v).name if k == "LD_PRELOAD" else v}' for k, v in extra.items())
+                say(dict(section='lever_environment', model=model, batch=batch, config=label,
                          off_sps=statistics.median(base), on_sps=statistics.median(pre),
                          speedup=statistics.median(pre) / statistics.median(base)))
         # 3. where the time goes: phases and op groups of the two largest sizes, full and 1/4 image tokens
