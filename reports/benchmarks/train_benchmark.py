@@ -224,7 +224,7 @@ def _md(df) -> str:
                      + ['| ' + ' | '.join(fmt(v) for v in r) + ' |' for r in df.itertuples(index=False)])
 
 
-LADDER = ('clipa-l1', 'clipa-l2', 'clipa-l3', 'clipa-l4')
+LADDER = ('clipa-l0', 'clipa-l1', 'clipa-l2', 'clipa-l3', 'clipa-l4')   # clipa.model.LADDER
 
 
 def plot(df: pd.DataFrame, out: Path):
@@ -316,7 +316,7 @@ def main(argv=None):
                               ('random 1/4', dict(image_strategy='random', image_keep=0.25))):
                 say(dict(section='profile', model=model, batch=batch, config=label,
                          **profile_step(tmp, model, batch, a.threads, **kw)))
-        for model in a.models:
+        for model in top:
             say(dict(section='lever_torch_compile', model=model, batch=batch, config='torch.compile(model), inductor, full tokens',
                      **compile_lever(model, batch, steps)))
         # 4. image strategies at keep 1/2 and 1/4 against the FLOP ratio, at the two largest sizes
