@@ -282,7 +282,7 @@ def load_checkpoint_into(model: nn.Module, path: str | os.PathLike, strict: bool
         with torch.no_grad(): model.visual.positional_embedding.copy_(fixed)
     return keys
 
-# %% ../nbs/10_model.ipynb #6341f001
+# %% ../nbs/10_model.ipynb #407c21be
 import torch.nn.functional as F
 from open_clip.transformer import ResidualAttentionBlock
 

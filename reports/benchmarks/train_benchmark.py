@@ -342,11 +342,16 @@ def main(argv=None):
         # 6. peak memory per size
         for model, batch in [(m, b) for b in a.batches for m in a.models]:
             cfg = dict(model=model, data='synthetic', max_samples=256, image_size=64, batch_size=batch, samples=256,
-                       threads=a.threads, save_every=0, progress=False, tensorboard=False, out_dir=str(tmp / f'mem-{model}'))
+                       threads=a.threads, save_every=0, progress=False, tensorboard=False, out_dir=str(tmp / f'mem-{model}-{batch}'))
             say(dict(section='peak_memory', model=model, batch=batch, config='full tokens', peak_rss_mib=peak_rss_mb(cfg)))
-    df = pd.DataFrame(rows)
     meta = dict(load_avg_start=load0, load_avg_end=os.getloadavg()[0], cpus=os.cpu_count(), threads=a.threads,
                 torch=torch.__version__, steps=steps, omp_wait_policy=os.environ.get('OMP_WAIT_POLICY', '(unset)'))
+    write_report(rows, meta, out)
+
+
+def write_report(rows: list, meta: dict, out: Path):
+    "train_benchmark.{csv,md} and train_speedup.png from the measured rows (also from a crashed run's printed rows)."
+    df = pd.DataFrame(rows)
     out.mkdir(parents=True, exist_ok=True)
     df.to_csv(out / 'train_benchmark.csv', index=False)
     md = ['# Training benchmark (CPU)', '', f'Machine: {meta}', '']
