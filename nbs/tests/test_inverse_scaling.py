@@ -2,7 +2,7 @@
 two image reductions) through the real pretrain and evaluate notebooks, then the aggregation over seeds
 (results_agg.csv), the relative scores with their bootstrap intervals and slope, and the Figure-3 table.
 A few minutes on 2 CPU cores (12 runs, each a few training steps on 128 shapes pairs)."""
-import json, math, os, subprocess, sys
+import gzip, json, math, os, subprocess, sys
 from pathlib import Path
 import pytest, yaml
 
@@ -24,11 +24,13 @@ needs_stages = pytest.mark.skipif(not all((EXP / f'{s}.ipynb').is_file() for s i
 
 TOY = dict(
     name='toy_inverse', dataset='shapes', seeds=[0, 1],
+    headline=dict(metric=METRIC, baseline=0.1),              # named before the runs, as the real study does
     defaults=dict(data='shapes', max_samples=128, image_size=64, batch_size=32, threads=1),
     grid=[dict(model=list(MODELS), image_strategy=['none'], image_keep=[1.0]),
           dict(model=list(MODELS), image_strategy=['grid', 'random'], image_keep=[0.25])],
     stages=[dict(name='pretrain', notebook='pretrain',
-                 parameters=dict(text_strategy='truncate', text_length=32, samples=96, warmup=0, lr=1e-3, save_every=0)),
+                 parameters=dict(text_strategy='truncate', text_length=32, samples=96, warmup=0, lr=1e-3, save_every=0,
+                                 heldout='auto', heldout_every=2)),
             dict(name='evaluate', notebook='evaluate', checkpoint_from='pretrain',
                  parameters=dict(tasks='zeroshot_retrieval', max_samples=64, image_size=None))])
 
@@ -62,15 +64,23 @@ def test_toy_inverse_scaling_study(tmp_path):
 
     wide = pd.read_csv(reports / 'toy_inverse' / 'results.csv')
     assert len(wide) == 12 and set(wide.seed) == {0, 1} and (wide.status == 'completed').all()
-    assert {'model', 'seed', 'image_strategy', 'image_keep', 'text_strategy', 'text_tokens', 'gflops', METRIC} <= set(wide.columns)
+    assert {'model', 'seed', 'image_strategy', 'image_keep', 'text_strategy', 'text_tokens', 'gflops', METRIC,
+            'headline', 'heldout_loss'} <= set(wide.columns)
+    assert ((wide.headline - (wide[METRIC] - 0.1) / 0.9).abs() < 1e-12).all()   # the named metric, chance-normalised
+    assert (wide.heldout_loss > 0).all() and wide.heldout_loss.notna().all()   # held-out evaluation during pre-training
     for _, r in wide.iterrows():                             # the seed reached the trainer
         summ = json.loads((reports / 'toy_inverse' / r.run / 'pretrain' / 'summary.json').read_text())
-        assert summ['seed'] == r.seed
+        assert summ['seed'] == r.seed and summ['heldout_loss'] == pytest.approx(r.heldout_loss)
+        held = [json.loads(l) for l in gzip.open(reports / 'toy_inverse' / r.run / 'pretrain' / 'log.jsonl.gz', 'rt')]
+        assert sum(e.get('event') == 'heldout' for e in held) >= 1            # evaluated every 2 steps, into the log
 
     agg = pd.read_csv(reports / 'toy_inverse' / 'results_agg.csv')
     a = agg[agg.metric == METRIC]
     assert len(a) == 2 * 3 and (a.n == 2).all() and set(a.seeds) == {'0 1'}
     assert a[['mean', 'ci_lo', 'ci_hi']].notna().all().all() and (a.ci_lo <= a['mean']).all() and (a['mean'] <= a.ci_hi).all()
+    h = agg[agg.metric == 'headline'].set_index(['model', 'image_strategy'])['mean']   # headline aggregated over seeds too
+    assert len(h) == 2 * 3
+    for (m, strat), v in wide.groupby(['model', 'image_strategy']).headline.mean().items(): assert h[(m, strat)] == pytest.approx(v)
 
     rel, slopes = relative_scores(wide, METRIC, n_boot=500)
     assert len(rel) == 2 * 2 and set(rel.n_full) == {2} and set(rel.n_reduced) == {2}
