@@ -43,10 +43,10 @@ def test_fresh_pairs_per_seed_and_the_held_out_suite(tmp_path):
 
 
 def test_the_study_plans_within_its_budget():
-    r = subprocess.run([str(BIN / 'clipa-study'), 'inverse_scaling_big2x', '--dry-run', '--reports', '/nonexistent-reports'],
+    r = subprocess.run([str(BIN / 'clipa-study'), 'inverse_scaling', '--dry-run', '--reports', '/nonexistent-reports'],
                        capture_output=True, text=True, env=ENV, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     last = r.stdout.strip().splitlines()[-1]
     hours = float(last.split('estimated time at the study\'s measured speed: ')[1].split(' h')[0])
     assert hours <= 12, last
-    assert "study 'inverse_scaling_big2x': 120 run(s) × 3 stage(s) + after: law" in r.stdout
+    assert "study 'inverse_scaling': 120 run(s) × 3 stage(s) + after: law" in r.stdout
