@@ -87,6 +87,25 @@ def test_sigkill_resume_is_step_exact(shapes, tmp_path):
     assert la.step.tolist() == list(range(1, 15)) and la.loss.tolist() == lb.loss.tolist()
 
 
+def _init_weights():
+    "The weights a clipa-tiny stage of `_args` starts from (seed 0, 32 px, 16 tokens), as clipa.train builds them."
+    from clipa.model import create_model
+    torch.manual_seed(0)
+    return create_model('clipa-tiny', image_size=32, context_length=16).state_dict()
+
+
+def _update_gap(a, b, w0):
+    """How far apart two runs' final weights are, as a share of how far training moved them from `w0`:
+    ||a - b|| / ||a - w0|| over all floating-point tensors. Gradients summed in another order (2 ranks, accumulation)
+    differ in the last bits, and Adam's per-element normalisation turns that into a step-sized difference wherever a
+    gradient is near zero, so a max-abs bound on single weights is fragile (it was 1e-4; the CI machine gave 1.2e-4). The
+    share of the update is not: 6.8e-5 (2 ranks) and 7.7e-5 (2 ranks x accumulation 2) here on 2026-12-07, bound 1e-3."""
+    ks = [k for k in a if a[k].is_floating_point()]
+    diff = sum(((a[k] - b[k]).double() ** 2).sum() for k in ks) ** 0.5
+    moved = sum(((a[k] - w0[k]).double() ** 2).sum() for k in ks) ** 0.5
+    return (diff / moved).item()
+
+
 def test_torchrun_two_ranks_matches_one(shapes, tmp_path):
     "torchrun --nproc_per_node 2 (gloo) sees the same global batch and follows the 1-rank loss curve."
     from clipa.train import main
@@ -100,12 +119,14 @@ def test_torchrun_two_ranks_matches_one(shapes, tmp_path):
     assert (l1.loss - l2.loss).abs().max() < 1e-3 * l1.loss.abs().max(), (l1.loss.tolist(), l2.loss.tolist())
     assert (l1.grad_norm - l2.grad_norm).abs().max() < 1e-3 * l1.grad_norm.max()
     a, b = _weights(tmp_path / 'one'), _weights(tmp_path / 'two')
-    assert max((a[k] - b[k]).abs().max().item() for k in a) < 1e-4
+    w0 = _init_weights()
+    assert max((a[k] - w0[k]).abs().max().item() for k in a if a[k].is_floating_point()) < 1.5 * 6 * 2e-3  # w0 is the start: Adam moves a weight <= ~lr a step
+    assert _update_gap(a, b, w0) < 1e-3, _update_gap(a, b, w0)
     _run(_args(shapes, tmp_path / 'two_accum', accum_freq=2, **kw), tmp_path, torchrun=2)   # DDP + accumulation
     l3 = read_log(tmp_path / 'two_accum')
     assert (l1.loss - l3.loss).abs().max() < 1e-3 * l1.loss.abs().max(), (l1.loss.tolist(), l3.loss.tolist())
     c = _weights(tmp_path / 'two_accum')
-    assert max((a[k] - c[k]).abs().max().item() for k in a) < 1e-4
+    assert _update_gap(a, c, w0) < 1e-3, _update_gap(a, c, w0)
 
 
 def test_stream_mode_and_cli_errors(shapes, tmp_path):
