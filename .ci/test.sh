@@ -31,7 +31,7 @@ read -r nbp nbf < <(tail -n 1 "$log" | sed -E 's/^notebooks: ([0-9]+) passed, ([
 passed=$((passed + ${nbp:-0})); failed=$((failed + ${nbf:-1}))
 
 xml=$(mktemp --suffix .xml)
-python -m pytest nbs/tests -q -p no:cacheprovider --junitxml="$xml"; rc=$?
+python -m pytest nbs/tests -q -p no:cacheprovider --durations=15 --junitxml="$xml"; rc=$?
 if [ $rc -eq 5 ]; then echo "pytest: no tests collected";
 else
   read -r pt pf pe ps < <(python - "$xml" <<'PY'
